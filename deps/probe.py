@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Protocol-level readiness probes for start-deps.sh (standard library only).
+
+    probe.py kafka HOST:PORT [TIMEOUT]   Kafka ApiVersions + Metadata request; exit 0 when the
+                                         broker answers with at least one registered broker.
+    probe.py mongo URL [TIMEOUT]         MongoDB OP_MSG ping + buildInfo; exit 0 on ok: 1.
+    probe.py port HOST:PORT [TIMEOUT]    exit 0 when something accepts TCP connections.
+
+On success one line describing the server is printed. On failure the reason goes to stderr
+and the exit code is 1. Standard library only, so that it runs before the project's virtual
+environment exists (any python3 >= 3.8 will do).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import sys
+import urllib.parse
+
+# ---------------------------------------------------------------- helpers
+
+
+def _split_host_port(target: str, default_port: int) -> tuple[str, int]:
+    target = target.strip()
+    if target.startswith("["):  # [::1]:9092
+        host, _, rest = target[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else default_port
+        return host, port
+    host, sep, port = target.rpartition(":")
+    if not sep:
+        return target, default_port
+    return host, int(port)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("connection closed by server")
+        buf += chunk
+    return bytes(buf)
+
+
+# ---------------------------------------------------------------- Kafka
+
+API_METADATA = 3
+API_VERSIONS = 18
+
+
+def _kafka_request(sock: socket.socket, api_key: int, version: int, corr: int, body: bytes) -> bytes:
+    client_id = b"start-deps-probe"
+    header = struct.pack(">hhih", api_key, version, corr, len(client_id)) + client_id
+    payload = header + body
+    sock.sendall(struct.pack(">i", len(payload)) + payload)
+    (size,) = struct.unpack(">i", _recv_exact(sock, 4))
+    data = _recv_exact(sock, size)
+    (got_corr,) = struct.unpack(">i", data[:4])
+    if got_corr != corr:
+        raise ConnectionError(f"unexpected correlation id {got_corr}")
+    return data[4:]
+
+
+def _read_str(data: bytes, off: int) -> tuple[str | None, int]:
+    (n,) = struct.unpack_from(">h", data, off)
+    off += 2
+    if n < 0:
+        return None, off
+    return data[off : off + n].decode(), off + n
+
+
+def probe_kafka(target: str, timeout: float) -> str:
+    host, port = _split_host_port(target.split(",")[0], 9092)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        # ApiVersions v0: supported by every broker, tells which Metadata versions it serves.
+        resp = _kafka_request(sock, API_VERSIONS, 0, 1, b"")
+        (err,) = struct.unpack_from(">h", resp, 0)
+        if err:
+            raise ConnectionError(f"ApiVersions error code {err}")
+        (count,) = struct.unpack_from(">i", resp, 2)
+        versions = {}
+        for i in range(count):
+            key, vmin, vmax = struct.unpack_from(">hhh", resp, 6 + 6 * i)
+            versions[key] = (vmin, vmax)
+        if API_METADATA not in versions:
+            raise ConnectionError("broker does not serve Metadata")
+        vmin, vmax = versions[API_METADATA]
+        if not vmin <= 4 <= vmax:
+            raise ConnectionError(f"broker serves Metadata v{vmin}..v{vmax}, probe speaks v4")
+        # Metadata v4: topics = null (all), allow_auto_topic_creation = false.
+        resp = _kafka_request(sock, API_METADATA, 4, 2, struct.pack(">ib", -1, 0))
+        off = 4  # throttle_time_ms
+        (nbrokers,) = struct.unpack_from(">i", resp, off)
+        off += 4
+        brokers = []
+        for _ in range(nbrokers):
+            (node_id,) = struct.unpack_from(">i", resp, off)
+            off += 4
+            bhost, off = _read_str(resp, off)
+            (bport,) = struct.unpack_from(">i", resp, off)
+            off += 4
+            _rack, off = _read_str(resp, off)
+            brokers.append(f"{node_id}@{bhost}:{bport}")
+        cluster_id, off = _read_str(resp, off)
+        (controller,) = struct.unpack_from(">i", resp, off)
+        if not brokers:
+            raise ConnectionError("metadata lists no broker yet")
+        return (
+            f"kafka ok: brokers={','.join(brokers)} cluster_id={cluster_id} "
+            f"controller={controller} api_keys={len(versions)}"
+        )
+
+
+# ---------------------------------------------------------------- MongoDB
+
+OP_MSG = 2013
+
+
+def _bson_cstring(s: str) -> bytes:
+    return s.encode() + b"\x00"
+
+
+def _bson_encode(doc: dict) -> bytes:
+    out = bytearray()
+    for key, value in doc.items():
+        if isinstance(value, bool):
+            out += b"\x08" + _bson_cstring(key) + (b"\x01" if value else b"\x00")
+        elif isinstance(value, int):
+            out += b"\x10" + _bson_cstring(key) + struct.pack("<i", value)
+        elif isinstance(value, str):
+            raw = value.encode() + b"\x00"
+            out += b"\x02" + _bson_cstring(key) + struct.pack("<i", len(raw)) + raw
+        else:
+            raise TypeError(type(value))
+    return struct.pack("<i", len(out) + 5) + bytes(out) + b"\x00"
+
+
+def _bson_decode(data: bytes, off: int = 0) -> tuple[dict, int]:
+    (size,) = struct.unpack_from("<i", data, off)
+    end = off + size - 1
+    off += 4
+    doc: dict = {}
+    while off < end:
+        kind = data[off]
+        off += 1
+        nul = data.index(b"\x00", off)
+        key = data[off:nul].decode()
+        off = nul + 1
+        value: object
+        if kind == 0x01:
+            (value,) = struct.unpack_from("<d", data, off)
+            off += 8
+        elif kind in (0x02, 0x0D, 0x0E):
+            (n,) = struct.unpack_from("<i", data, off)
+            value = data[off + 4 : off + 4 + n - 1].decode(errors="replace")
+            off += 4 + n
+        elif kind in (0x03, 0x04):
+            sub, off = _bson_decode(data, off)
+            value = list(sub.values()) if kind == 0x04 else sub
+        elif kind == 0x05:
+            (n,) = struct.unpack_from("<i", data, off)
+            value = data[off + 5 : off + 5 + n]
+            off += 5 + n
+        elif kind == 0x07:
+            value = data[off : off + 12].hex()
+            off += 12
+        elif kind == 0x08:
+            value = data[off] != 0
+            off += 1
+        elif kind in (0x09, 0x11, 0x12):
+            (value,) = struct.unpack_from("<q", data, off)
+            off += 8
+        elif kind in (0x06, 0x0A, 0x7F, 0xFF):
+            value = None
+        elif kind == 0x10:
+            (value,) = struct.unpack_from("<i", data, off)
+            off += 4
+        elif kind == 0x13:
+            value = data[off : off + 16]
+            off += 16
+        else:
+            raise ValueError(f"unsupported BSON type 0x{kind:02x}")
+        doc[key] = value
+    return doc, end + 1
+
+
+def _mongo_command(sock: socket.socket, request_id: int, command: dict) -> dict:
+    body = struct.pack("<I", 0) + b"\x00" + _bson_encode(command)
+    header = struct.pack("<iiii", 16 + len(body), request_id, 0, OP_MSG)
+    sock.sendall(header + body)
+    length, _rid, _to, opcode = struct.unpack("<iiii", _recv_exact(sock, 16))
+    data = _recv_exact(sock, length - 16)
+    if opcode != OP_MSG:
+        raise ConnectionError(f"unexpected reply opcode {opcode}")
+    if data[4] != 0:
+        raise ConnectionError("unexpected OP_MSG section kind")
+    doc, _ = _bson_decode(data, 5)
+    return doc
+
+
+def _mongo_host_port(url: str) -> tuple[str, int]:
+    if "://" not in url:
+        return _split_host_port(url, 27017)
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme != "mongodb":
+        raise ValueError(f"unsupported scheme {parsed.scheme!r} (only mongodb://)")
+    netloc = parsed.netloc.rpartition("@")[2]
+    return _split_host_port(netloc.split(",")[0], 27017)
+
+
+def probe_mongo(url: str, timeout: float) -> str:
+    host, port = _mongo_host_port(url)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        ping = _mongo_command(sock, 1, {"ping": 1, "$db": "admin"})
+        if ping.get("ok") != 1:
+            raise ConnectionError(f"ping failed: {ping}")
+        info = _mongo_command(sock, 2, {"buildInfo": 1, "$db": "admin"})
+        hello = _mongo_command(sock, 3, {"isMaster": 1, "$db": "admin"})
+    version = info.get("version", "?")
+    identity = info.get("gitVersion") or "mongod"
+    if isinstance(identity, str) and not identity.startswith("mongo-java-server"):
+        identity = f"mongod (git {identity[:12]})"
+    return (
+        f"mongo ok: version={version} wire={hello.get('maxWireVersion')} server={identity}"
+    )
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] not in ("kafka", "mongo", "port"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    kind, target = argv[1], argv[2]
+    timeout = float(argv[3]) if len(argv) > 3 else 2.0
+    try:
+        if kind == "kafka":
+            print(probe_kafka(target, timeout))
+        elif kind == "mongo":
+            print(probe_mongo(target, timeout))
+        else:
+            host, port = _split_host_port(target, 0)
+            socket.create_connection((host, port), timeout=timeout).close()
+            print(f"port ok: {host}:{port}")
+    except (OSError, ValueError, struct.error, IndexError) as exc:
+        print(f"{kind} probe {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,4 @@
+from runner_svc.main import main
+
+if __name__ == "__main__":
+    main()

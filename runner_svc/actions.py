@@ -1,0 +1,126 @@
+"""Running one action: `log` writes to the runner's log, `http-request` calls a URL."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections.abc import Sequence
+from typing import Protocol
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from shared.logs import get_logger
+from shared.metrics import ACTION_DURATION
+from shared.models import Action, ActionResult, ActionResultStatus, ActionType
+
+log = get_logger(__name__)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+BODY_PREVIEW_CHARS = 50
+
+
+class ActionRunner(Protocol):
+    async def run(self, action: Action) -> ActionResult: ...
+
+
+class DeniedTarget(Exception):
+    """The URL resolves to an address in a denied network."""
+
+
+def _result(action: Action, ok: bool, logs: str) -> ActionResult:
+    status = ActionResultStatus.OK if ok else ActionResultStatus.FAILED
+    return ActionResult(action_id=action.action_id, status=status, logs=logs)
+
+
+class HttpTargetGuard:
+    """Refuses targets whose addresses fall in a deny-listed network."""
+
+    def __init__(self, deny: Sequence[Network]) -> None:
+        self._deny = list(deny)
+
+    async def check(self, url: str) -> None:
+        if not self._deny:
+            return
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            addresses = [ipaddress.ip_address(host)]
+        except ValueError:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+        for address in addresses:
+            if any(address in net for net in self._deny):
+                raise DeniedTarget(f"target address {address} is in a denied network")
+
+
+class DefaultActionRunner:
+    """ActionRunner for `log` and `http-request`, with the HTTP safety limits."""
+
+    def __init__(
+        self, *, client: httpx.AsyncClient, guard: HttpTargetGuard, timeout_s: float,
+        max_response_bytes: int, max_redirects: int,
+    ) -> None:
+        self._client = client
+        self._guard = guard
+        self._timeout_s = timeout_s
+        self._max_bytes = max_response_bytes
+        self._max_redirects = max_redirects
+
+    async def run(self, action: Action) -> ActionResult:
+        started = time.perf_counter()
+        if action.type == ActionType.LOG:
+            log.info("log action", action_id=action.action_id, message=action.message)
+            result = _result(action, True, f"stdout: {action.message}")
+        else:
+            result = await self._http(action)
+        ACTION_DURATION.labels(action.type.value, result.status.value).observe(
+            time.perf_counter() - started
+        )
+        return result
+
+    async def _http(self, action: Action) -> ActionResult:
+        url, method = action.url or "", action.method or "GET"
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                status, body = await self._follow(method, url)
+        except DeniedTarget as exc:
+            log.warning("http target denied", url=url, reason=str(exc))
+            return _result(action, False, f"{url} [STATUS 500] => denied: {exc}")
+        except TimeoutError:
+            return _result(action, False, f"{url} [STATUS 500] => timed out after "
+                                          f"{self._timeout_s:g}s")
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            reason = str(exc) or type(exc).__name__
+            return _result(action, False, f"{url} [STATUS 500] => {reason[:200]}")
+        preview = body.decode("utf-8", errors="replace")[:BODY_PREVIEW_CHARS]
+        return _result(action, status < 400, f"{url} [STATUS {status}] => {preview}")
+
+    async def _follow(self, method: str, url: str) -> tuple[int, bytes]:
+        for _ in range(self._max_redirects + 1):
+            await self._guard.check(url)
+            async with self._client.stream(method, url, follow_redirects=False) as response:
+                location = response.headers.get("location")
+                if response.status_code not in REDIRECT_CODES or not location:
+                    return response.status_code, await self._read_capped(response)
+            url = urljoin(url, location)
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method == "POST"
+            ):
+                method = "GET"
+        raise httpx.TooManyRedirects(f"more than {self._max_redirects} redirects")
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= self._max_bytes:
+                break
+        return b"".join(chunks)[: self._max_bytes]

@@ -1,0 +1,155 @@
+"""The runner's consumer loop: bounded concurrency across workflows, one workflow's
+requests in order, offsets committed only below what is fully handled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from shared.codec import PoisonMessage, decode_request
+from shared.logs import get_logger
+from shared.metrics import CONSUMED, CONSUMER_ERRORS
+from shared.models import ExecutionRequest
+from shared.ports import ConsumedMessage, MessageSource
+
+log = get_logger(__name__)
+Handler = Callable[[ExecutionRequest], Awaitable[object]]
+
+
+class PartitionOffsets:
+    """Tracks in-flight offsets of one partition; the commit point is the lowest unfinished."""
+
+    def __init__(self) -> None:
+        self._in_flight: set[int] = set()
+        self._highest_seen = -1
+        self._committed = -1
+
+    def start(self, offset: int) -> None:
+        self._in_flight.add(offset)
+        self._highest_seen = max(self._highest_seen, offset)
+
+    def finish(self, offset: int) -> None:
+        self._in_flight.discard(offset)
+
+    def commit_point(self) -> int | None:
+        """Next offset to commit, if it moved since the last commit."""
+        point = min(self._in_flight) if self._in_flight else self._highest_seen + 1
+        return point if point > self._committed else None
+
+    def committed(self, point: int) -> None:
+        self._committed = max(self._committed, point)
+
+    @property
+    def idle(self) -> bool:
+        return not self._in_flight
+
+
+class ConsumerLoop:
+    """Fetch -> dispatch (per-key chains under a semaphore) -> commit; `stop()` drains."""
+
+    def __init__(
+        self, *, source: MessageSource, handle: Handler, concurrency: int = 32,
+        fetch_timeout_s: float = 0.5, drain_timeout_s: float = 30.0,
+    ) -> None:
+        self._source = source
+        self._handle = handle
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._fetch_timeout_s = fetch_timeout_s
+        self._drain_timeout_s = drain_timeout_s
+        self._offsets: dict[int, PartitionOffsets] = {}
+        self._tails: dict[bytes, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until `stop()`; then finish in-flight work and commit."""
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                CONSUMER_ERRORS.labels("loop").inc()
+                log.exception("consumer loop error; continuing", error=repr(exc))
+                await asyncio.sleep(1.0)
+        await self.drain()
+
+    async def run_once(self) -> int:
+        """One fetch, its records dispatched, then a commit; the number fetched."""
+        messages = await self._source.fetch(
+            timeout_s=self._fetch_timeout_s, max_records=self._concurrency
+        )
+        for message in messages:
+            await self._slots.acquire()
+            self._dispatch(message)
+        await self.commit()
+        return len(messages)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def drain(self, partitions: set[int] | None = None) -> None:
+        """Wait (bounded) for in-flight work, of some partitions or all, then commit."""
+        pending = [t for t in self._tasks if partitions is None or t.get_name() in
+                   {str(p) for p in partitions}]
+        if pending:
+            done, not_done = await asyncio.wait(pending, timeout=self._drain_timeout_s)
+            for task in not_done:
+                task.cancel()
+            if not_done:
+                await asyncio.wait(not_done)
+        await self.commit()
+        for partition in partitions or set(self._offsets):
+            if partition in self._offsets and self._offsets[partition].idle:
+                del self._offsets[partition]
+
+    async def commit(self) -> None:
+        points = {}
+        for partition, tracker in self._offsets.items():
+            point = tracker.commit_point()
+            if point is not None:
+                points[partition] = point
+        if not points:
+            return
+        await self._source.commit(points)
+        for partition, point in points.items():
+            self._offsets[partition].committed(point)
+
+    def _dispatch(self, message: ConsumedMessage) -> None:
+        CONSUMED.inc()
+        self._offsets.setdefault(message.partition, PartitionOffsets()).start(message.offset)
+        key = message.key or b""
+        previous = self._tails.get(key)
+        task = asyncio.create_task(self._process(message, previous), name=str(message.partition))
+        self._tails[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._done(t, message, key))
+
+    async def _process(
+        self, message: ConsumedMessage, previous: asyncio.Task[None] | None
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            request = decode_request(message.value)
+        except PoisonMessage as exc:
+            CONSUMER_ERRORS.labels(exc.reason).inc()
+            log.warning("poison message skipped", partition=message.partition,
+                        offset=message.offset, reason=exc.reason, detail=str(exc)[:200])
+            return
+        try:
+            await self._handle(request)
+        except Exception as exc:
+            CONSUMER_ERRORS.labels("handler").inc()
+            log.exception("request handling failed; skipped", workflow_id=request.workflow_id,
+                          error=repr(exc))
+
+    def _done(self, task: asyncio.Task[None], message: ConsumedMessage, key: bytes) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if self._tails.get(key) is task:
+            del self._tails[key]
+        tracker = self._offsets.get(message.partition)
+        if tracker is not None:
+            tracker.finish(message.offset)

@@ -1,0 +1,56 @@
+"""Pure decisions of an attempt: its resulting status and the workflow's next state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared.models import Execution, ExecutionStatus, TriggerStatus, TriggerType, Workflow
+from shared.ports import Release
+from shared.schedule import backoff_s, next_grid_slot
+
+
+def first_action_to_run(execution: Execution) -> int:
+    """A retry resumes AT the action that failed; anything else starts at the first."""
+    return execution.last_failed_action or 1
+
+
+def settle(execution: Execution, failed_action: int | None, now: datetime) -> Execution:
+    """Apply an attempt's outcome, given the retries left before it."""
+    if failed_action is None:
+        return execution.model_copy(
+            update={"status": ExecutionStatus.OK, "finished_at": now}
+        )
+    if execution.retries > 1:
+        return execution.model_copy(update={
+            "status": ExecutionStatus.PENDING, "retries": execution.retries - 1,
+            "last_failed_action": failed_action,
+        })
+    return execution.model_copy(update={
+        "status": ExecutionStatus.FAILED, "retries": 0, "finished_at": now,
+        "last_failed_action": failed_action,
+    })
+
+
+def next_run_after(workflow: Workflow, now: datetime) -> datetime | None:
+    """The periodic grid's next slot, or None for a manual workflow."""
+    trigger = workflow.trigger
+    if trigger.type == TriggerType.PERIODIC and trigger.interval_ms:
+        return next_grid_slot(workflow.created_at, trigger.interval_ms, now)
+    return None
+
+
+def release_for(
+    workflow: Workflow, *, token: str, execution_id: str, retries_before: int,
+    status: ExecutionStatus | None, now: datetime, backoff_scale: float,
+) -> Release:
+    """How to unlock: wait for a retry while pending (or interrupted), else go idle."""
+    if status in (ExecutionStatus.OK, ExecutionStatus.FAILED):
+        return Release(
+            workflow_id=workflow.workflow_id, lock_token=token, trigger_status=None,
+            next_run=next_run_after(workflow, now), execution_id=None,
+        )
+    delay = timedelta(seconds=backoff_s(retries_before, scale=backoff_scale))
+    return Release(
+        workflow_id=workflow.workflow_id, lock_token=token,
+        trigger_status=TriggerStatus.PENDING, next_run=now + delay, execution_id=execution_id,
+    )

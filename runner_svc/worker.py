@@ -1,0 +1,119 @@
+"""ExecutionWorker: claim a workflow, run its actions, record the attempt, release it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import structlog
+
+from runner_svc.actions import ActionRunner
+from runner_svc.outcome import first_action_to_run, release_for, settle
+from shared.logs import get_logger
+from shared.metrics import EXECUTIONS, SKIPPED_REQUESTS
+from shared.models import Execution, ExecutionRequest, Workflow
+from shared.ports import Clock, ExecutionRepository, WorkflowRepository
+
+log = get_logger(__name__)
+
+
+class ExecutionWorker:
+    """Handles one ExecutionRequest end to end; safe to call with duplicates."""
+
+    def __init__(
+        self, *, workflows: WorkflowRepository, executions: ExecutionRepository,
+        actions: ActionRunner, clock: Clock, retries: int = 4, lease_s: float = 60.0,
+        backoff_scale: float = 1.0,
+    ) -> None:
+        self._workflows = workflows
+        self._executions = executions
+        self._actions = actions
+        self._clock = clock
+        self._retries = retries
+        self._lease = timedelta(seconds=lease_s)
+        self._backoff_scale = backoff_scale
+
+    async def run(self, request: ExecutionRequest) -> Execution | None:
+        """Execute the workflow if this request can claim it; None when it cannot."""
+        token = uuid.uuid4().hex
+        workflow = await self._workflows.lock(
+            request.workflow_id, token=token, lease_until=self._clock.now() + self._lease
+        )
+        if workflow is None:
+            SKIPPED_REQUESTS.inc()
+            log.info("request skipped: workflow not claimable", workflow_id=request.workflow_id)
+            return None
+        execution_id = (
+            workflow.trigger.execution_id or request.execution_id or str(uuid.uuid4())
+        )
+        with structlog.contextvars.bound_contextvars(
+            workflow_id=workflow.workflow_id, execution_id=execution_id
+        ):
+            return await self._run_locked(workflow, token, execution_id)
+
+    async def _run_locked(
+        self, workflow: Workflow, token: str, execution_id: str
+    ) -> Execution | None:
+        heartbeat = asyncio.create_task(self._keep_lease(workflow.workflow_id, token))
+        retries_before, status, execution = self._retries, None, None
+        try:
+            execution = await self._executions.get_or_create(
+                self._fresh(workflow, execution_id)
+            )
+            retries_before = execution.retries
+            execution = await self._attempt(workflow, execution)
+            status = execution.status
+            EXECUTIONS.labels(status.value).inc()
+            return execution
+        except Exception:
+            log.exception("attempt interrupted; it will be retried")
+            return None
+        finally:
+            heartbeat.cancel()
+            release = release_for(
+                workflow, token=token, execution_id=execution_id,
+                retries_before=retries_before, status=status, now=self._clock.now(),
+                backoff_scale=self._backoff_scale,
+            )
+            if not await self._workflows.release(release):
+                log.warning("release found the lock taken over (lease expired)")
+
+    def _fresh(self, workflow: Workflow, execution_id: str) -> Execution:
+        return Execution(
+            id=execution_id, workflow_id=workflow.workflow_id, created_at=self._clock.now(),
+            retries=self._retries, total_actions=len(workflow.actions),
+        )
+
+    async def _attempt(self, workflow: Workflow, execution: Execution) -> Execution:
+        """Run the actions from the resume point; the first failure stops the attempt."""
+        recorded = len(execution.executed_actions)
+        results = list(execution.executed_actions)
+        failed_action = None
+        start = first_action_to_run(execution)
+        for action in workflow.actions:
+            if action.action_id < start:
+                continue
+            result = await self._actions.run(action)
+            results.append(result)
+            if result.status != "ok":
+                failed_action = action.action_id
+                break
+        settled = settle(execution, failed_action, self._clock.now())
+        settled.executed_actions = results
+        await self._executions.save_attempt(settled, new_results_from=recorded)
+        log.info("attempt finished", status=settled.status.value, retries=settled.retries,
+                 failed_action=failed_action)
+        return settled
+
+    async def _keep_lease(self, workflow_id: str, token: str) -> None:
+        """Extend the lock's lease while the attempt runs, so only a dead runner loses it."""
+        period_s = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await self._workflows.extend_lease(
+                    workflow_id, token=token, lease_until=self._clock.now() + self._lease
+                )
+            except Exception as exc:
+                log.warning("lease extension failed", error=repr(exc))

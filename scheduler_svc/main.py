@@ -1,0 +1,69 @@
+"""Composition root of scheduler_svc: settings -> clients -> adapters -> loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from fastapi import FastAPI
+
+from scheduler_svc.scheduler import FaultHook, Scheduler
+from shared.adapters.connect import KafkaProbe, open_database, open_producer, ping_database
+from shared.adapters.kafka import KafkaPublisher
+from shared.adapters.mongo import MongoWorkflowRepository
+from shared.clock import SystemClock
+from shared.http import install_error_handlers, ops_router
+from shared.logs import configure_logging, get_logger
+from shared.mappers import WORKFLOW_HANDLER
+from shared.serve import serve_with_loop
+from shared.settings import Settings
+
+DEFAULT_PORT = 8082
+log = get_logger(__name__)
+
+
+def _fault_hook(settings: Settings) -> FaultHook | None:
+    """Test-only: SCHEDULER_FAULT=after_claim kills the process between claim and produce."""
+    fault = os.environ.get("SCHEDULER_FAULT")
+    if not (settings.test_fault_hooks and fault):
+        return None
+
+    def hook(point: str) -> None:
+        if point == fault:
+            log.warning("fault hook: killing the scheduler", point=point)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+async def run(settings: Settings) -> None:
+    """Open everything, tick until signalled, close everything."""
+    async with open_database(settings) as db, open_producer(settings) as producer:
+        scheduler = Scheduler(
+            workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
+            publisher=KafkaPublisher(
+                producer, settings.kafka_topic, timeout_s=settings.kafka_send_timeout_s
+            ),
+            clock=SystemClock(), interval_s=settings.scheduler_interval,
+            batch_size=settings.scheduler_batch_size,
+            scheduled_timeout_s=settings.scheduled_timeout_s, fault_hook=_fault_hook(settings),
+        )
+        probe = KafkaProbe(settings.kafka_url)
+        app = FastAPI(title="scheduler_svc")
+        install_error_handlers(app)
+        app.state.ready_checks = {"mongodb": lambda: ping_database(db), "kafka": probe}
+        app.include_router(ops_router())
+        try:
+            await serve_with_loop(
+                app, scheduler, host=settings.host, port=settings.port or DEFAULT_PORT
+            )
+        finally:
+            await probe.close()
+
+
+def main() -> None:
+    """Console entry point."""
+    settings = Settings()
+    configure_logging("scheduler_svc", settings.log_level)
+    asyncio.run(run(settings))

@@ -1,0 +1,98 @@
+"""Opening and closing the drivers' clients; used by the services' composition roots."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.client import AIOKafkaClient
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.adapters.kafka import ensure_topic, make_producer
+from shared.adapters.mongo import ensure_indexes
+from shared.logs import get_logger
+from shared.settings import Settings
+
+log = get_logger(__name__)
+STARTUP_DEADLINE_S = 120.0
+
+
+async def retry_startup(what: str, attempt: Any) -> Any:
+    """Retry a startup step while a dependency comes up, for a bounded time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_DEADLINE_S
+    delay_s = 0.2
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:
+            if loop.time() + delay_s > deadline:
+                raise
+            log.warning("dependency not ready, retrying", dependency=what, error=repr(exc))
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, 5.0)
+
+
+def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
+    timeout_ms = int(settings.db_timeout_s * 1000)
+    return AsyncMongoClient(
+        settings.database_url, tz_aware=True, serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms, maxPoolSize=64, appname="workflow-automation",
+    )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """A database handle with our indexes in place; the client closes on exit."""
+    client = mongo_client(settings)
+    try:
+        db = client[settings.database_name]
+        await retry_startup("mongodb", lambda: ensure_indexes(db))
+        yield db
+    finally:
+        await client.close()
+
+
+async def ping_database(db: AsyncDatabase[dict[str, Any]]) -> bool:
+    await db.command("ping")
+    return True
+
+
+@asynccontextmanager
+async def open_producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
+    """A started idempotent producer, the topic created; stopped (flushed) on exit."""
+    await retry_startup(
+        "kafka",
+        lambda: ensure_topic(settings.kafka_url, settings.kafka_topic,
+                             settings.kafka_topic_partitions),
+    )
+    producer = make_producer(
+        settings.kafka_url, request_timeout_ms=int(settings.kafka_send_timeout_s * 1000)
+    )
+    await retry_startup("kafka", producer.start)
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+class KafkaProbe:
+    """Readiness check: a metadata request to the cluster succeeds."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+        self._started = False
+
+    async def __call__(self) -> bool:
+        if not self._started:
+            await self._client.bootstrap()
+            self._started = True
+        await self._client.fetch_all_metadata()
+        return True
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,34 @@
+"""Clocks: the system clock and a settable one for tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def to_ms(moment: datetime) -> datetime:
+    """Truncate to the millisecond precision BSON dates keep."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+class SystemClock:
+    """Wall-clock UTC time, truncated to milliseconds."""
+
+    def now(self) -> datetime:
+        return to_ms(datetime.now(UTC))
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = to_ms(start or datetime(2026, 1, 1, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        self._now = to_ms(self._now + timedelta(seconds=seconds))
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = to_ms(moment)

@@ -1,0 +1,193 @@
+"""HTTP plumbing every service shares: ops routes, error bodies, limits, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unavailable,
+    UnsupportedMediaType,
+)
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+_STATUS = {
+    InvalidInput: 400, NotFound: 404, Conflict: 409, UnsupportedMediaType: 415,
+    RateLimited: 429, Unavailable: 503,
+}
+
+
+def error_response(status_code: int, message: str, **extra: Any) -> JSONResponse:
+    body = {"error": message, **{k: v for k, v in extra.items() if v is not None}}
+    return JSONResponse(body, status_code=status_code)
+
+
+async def _domain_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, Conflict):
+        extra = {"status": exc.status,
+                 "nextRetryAt": exc.next_retry_at.isoformat() if exc.next_retry_at else None}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    response = error_response(status, exc.message, **extra)
+    response.headers.update(headers)
+    return response
+
+
+def _describe(errors: list[Any]) -> str:
+    parts = []
+    for err in errors[:5]:
+        if err.get("type") == "json_invalid":
+            detail = (err.get("ctx") or {}).get("error", "")
+            parts.append(f"request body is not valid JSON ({detail})" if detail else
+                         "request body is not valid JSON")
+            continue
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+    return "; ".join(parts) or "invalid request"
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(400, _describe(list(exc.errors())))
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    response = error_response(exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _too_deep(_: Request, __: Exception) -> Response:
+    return error_response(400, "request body is nested too deeply")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error answers `{"error": "<message>"}` with the matching status."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RecursionError, _too_deep)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def ops_router(*, timeout_s: float = 2.0) -> APIRouter:
+    """/health (liveness), /ready (`app.state.ready_checks` all pass) and /metrics."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health")
+    async def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    @router.get("/ready")
+    async def ready(request: Request) -> JSONResponse:
+        checks: dict[str, ReadyCheck] = request.app.state.ready_checks
+        async def probe(check: ReadyCheck) -> bool:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    return await check()
+            except Exception:
+                return False
+
+        names = list(checks)
+        results = await asyncio.gather(*(probe(checks[n]) for n in names))
+        body: dict[str, Any] = dict(zip(names, results, strict=True))
+        body["ok"] = all(results)
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+class LimitsMiddleware:
+    """Body size cap (413), optional API key (401) and request metrics, as pure ASGI."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, api_key: str | None) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.api_key = api_key.encode() if api_key else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        try:
+            await self._guarded(scope, receive, send, status_holder)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], path, str(status_holder["status"])).inc()
+            HTTP_LATENCY.labels(path).observe(time.perf_counter() - started)
+
+    async def _guarded(
+        self, scope: Scope, receive: Receive, send: Send, status_holder: dict[str, int]
+    ) -> None:
+        async def send_tracking(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+            await send(message)
+
+        headers = dict(scope.get("headers") or [])
+        if self.api_key and scope["path"] not in OPEN_PATHS:
+            given = headers.get(b"x-api-key", b"")
+            if not hmac.compare_digest(given, self.api_key):
+                resp = error_response(401, "missing or invalid API key")
+                await resp(scope, receive, send_tracking)
+                return
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await error_response(413, "request body too large")(scope, receive, send_tracking)
+            return
+        await self.app(scope, self._capped(receive), send_tracking)
+
+    def _capped(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def capped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        return capped
+
+
+class BodyTooLarge(Exception):
+    """A chunked body grew past the limit while being read."""
+
+
+async def _body_too_large(_: Request, __: Exception) -> Response:
+    return error_response(413, "request body too large")
+
+
+def install_limits(app: FastAPI, *, max_body_bytes: int, api_key: str | None) -> None:
+    app.add_exception_handler(BodyTooLarge, _body_too_large)
+    app.add_middleware(LimitsMiddleware, max_body_bytes=max_body_bytes, api_key=api_key)

@@ -1,0 +1,30 @@
+"""Entity handlers: map domain models to storage documents and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from shared.models import Execution, Workflow
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class EntityHandler(Generic[M]):
+    """Document <-> model mapper handed to a repository's constructor."""
+
+    def __init__(self, model: type[M]) -> None:
+        self._model = model
+
+    def to_document(self, entity: M) -> dict[str, Any]:
+        return entity.model_dump(mode="python")
+
+    def from_document(self, document: Mapping[str, Any]) -> M:
+        fields = {k: v for k, v in document.items() if k != "_id"}
+        return self._model.model_validate(fields)
+
+
+WORKFLOW_HANDLER: EntityHandler[Workflow] = EntityHandler(Workflow)
+EXECUTION_HANDLER: EntityHandler[Execution] = EntityHandler(Execution)

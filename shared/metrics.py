@@ -1,0 +1,26 @@
+"""Prometheus metrics shared by the services (one process registry each)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["route"])
+TRIGGERS = Counter("workflow_triggers_total", "Manual triggers by outcome", ["outcome"])
+EXECUTIONS = Counter("executions_total", "Execution attempts by resulting status", ["status"])
+ACTION_DURATION = Histogram(
+    "action_duration_seconds", "Time to run one action", ["type", "status"]
+)
+DISPATCHES = Counter(
+    "scheduler_dispatches_total", "Execution requests produced by the scheduler", ["kind"]
+)
+SCHEDULER_TICK = Histogram("scheduler_tick_duration_seconds", "Duration of one scheduler tick")
+CONSUMED = Counter("consumer_messages_total", "Kafka messages consumed by the runner")
+CONSUMER_ERRORS = Counter(
+    "consumer_errors_total", "Kafka messages skipped or failed by the runner", ["reason"]
+)
+SKIPPED_REQUESTS = Counter(
+    "runner_skipped_requests_total", "Requests whose claim failed (duplicate or stale)"
+)

@@ -1,0 +1,168 @@
+"""Ports: the interfaces services depend on. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shared.models import Execution, ExecutionRequest, ExecutionStatus, TriggerStatus, Workflow
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Current UTC time, millisecond precision (what the database stores)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerClaim:
+    """Arguments of an atomic manual-trigger claim (active -> scheduled, busy)."""
+
+    workflow_id: str
+    execution_id: str
+    now: datetime
+    window_start: datetime
+    rate_limit: int  # accepted triggers per window; 0 disables the limit
+
+
+@dataclass(frozen=True, slots=True)
+class DueWorkflow:
+    """What the scheduler needs to dispatch one workflow, without its actions."""
+
+    workflow_id: str
+    next_run: datetime | None
+    trigger_status: TriggerStatus | None
+    execution_id: str | None
+    interval_ms: int | None
+    created_at: datetime
+    scheduled_at: datetime | None = None
+    lock_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """The state a runner leaves a workflow in when it unlocks it."""
+
+    workflow_id: str
+    lock_token: str
+    trigger_status: TriggerStatus | None
+    next_run: datetime | None
+    execution_id: str | None
+
+
+class WorkflowRepository(Protocol):
+    async def create(self, workflow: Workflow) -> None:
+        """Insert; raise `Conflict` when the workflow id exists."""
+        ...
+
+    async def get(self, workflow_id: str) -> Workflow | None: ...
+
+    async def list_after(self, *, after_id: str | None, limit: int) -> list[Workflow]:
+        """Workflows ordered by id, strictly after `after_id`."""
+        ...
+
+    async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
+        """Atomically dispatch an idle manual workflow within its rate limit."""
+        ...
+
+    async def undo_trigger_claim(self, claim: TriggerClaim) -> bool:
+        """Revert a claim whose request could not be produced."""
+        ...
+
+    async def archive(self, workflow_id: str, now: datetime) -> bool:
+        """Mark archived; False when unknown."""
+        ...
+
+    async def find_due(self, now: datetime, *, after: DueWorkflow | None, limit: int
+                       ) -> list[DueWorkflow]:
+        """Active workflows with next_run <= now, by (next_run, workflow_id), after `after`."""
+        ...
+
+    async def claim_due(self, due: DueWorkflow, *, now: datetime, execution_id: str,
+                        next_run: datetime | None) -> bool:
+        """Compare-and-set active -> scheduled for a due workflow still as observed."""
+        ...
+
+    async def find_stuck_scheduled(self, older_than: datetime, *, limit: int
+                                   ) -> list[DueWorkflow]: ...
+
+    async def refresh_scheduled(self, due: DueWorkflow, *, now: datetime) -> bool:
+        """Re-arm a stuck `scheduled` workflow (CAS on its scheduled_at)."""
+        ...
+
+    async def find_expired_locks(self, now: datetime, *, limit: int) -> list[DueWorkflow]: ...
+
+    async def recover_lock(self, due: DueWorkflow, *, now: datetime) -> bool:
+        """locked (lease expired, token as observed) -> scheduled."""
+        ...
+
+    async def earliest_next_run(self, after: datetime) -> datetime | None:
+        """Earliest next_run later than `after` of any non-archived workflow."""
+        ...
+
+    async def lock(self, workflow_id: str, *, token: str, lease_until: datetime
+                   ) -> Workflow | None:
+        """Atomically scheduled -> locked; the workflow, or None if not claimable."""
+        ...
+
+    async def extend_lease(self, workflow_id: str, *, token: str, lease_until: datetime
+                           ) -> bool: ...
+
+    async def release(self, release: Release) -> bool:
+        """locked (by this token) -> active with the given trigger state."""
+        ...
+
+
+class ExecutionRepository(Protocol):
+    async def get_or_create(self, execution: Execution) -> Execution:
+        """The stored execution with this id, inserting `execution` if there is none."""
+        ...
+
+    async def save_attempt(self, execution: Execution, *, new_results_from: int) -> None:
+        """Persist status, counters and the results appended since `new_results_from`."""
+        ...
+
+    async def get(self, execution_id: str) -> Execution | None: ...
+
+    async def list_for_workflow(
+        self, workflow_id: str, *, status: ExecutionStatus | None,
+        before: tuple[datetime, str] | None, limit: int,
+    ) -> list[Execution]:
+        """Newest first, strictly before the (created_at, id) cursor."""
+        ...
+
+
+class ExecutionRequestPublisher(Protocol):
+    async def publish(self, request: ExecutionRequest) -> None:
+        """Produce and wait for the broker's acknowledgement."""
+        ...
+
+    async def publish_many(self, requests: Sequence[ExecutionRequest]) -> list[bool]:
+        """Produce all, wait for every ack; per request whether it was acknowledged."""
+        ...
+
+
+class HealthCheck(Protocol):
+    async def __call__(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedMessage:
+    """One record as the runner's consumer loop sees it."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class MessageSource(Protocol):
+    """A consumer-group member: fetches records and commits processed offsets."""
+
+    async def fetch(self, *, timeout_s: float, max_records: int) -> list[ConsumedMessage]: ...
+
+    async def commit(self, offsets: dict[int, int]) -> None:
+        """Commit, per partition, the offset of the next record to read."""
+        ...

@@ -1,0 +1,546 @@
+#!/usr/bin/env bash
+# Starts, stops and reports the project's dependencies: Apache Kafka and a MongoDB-compatible
+# server.
+#
+#   ./start-deps.sh up      [kafka] [mongo]   start what is needed, wait until it answers
+#   ./start-deps.sh down    [kafka] [mongo]   stop what this script started (pid files)
+#   ./start-deps.sh restart [kafka] [mongo]   down + up (local mode only)
+#   ./start-deps.sh status  [kafka] [mongo]   report each server; exit 3 if one is not up
+#   ./start-deps.sh env                       print the export lines (DATABASE_URL, KAFKA_URL)
+#
+# Per server, the first that applies:
+#   1. DATABASE_URL / KAFKA_URL are set and a server answers there: nothing is started.
+#   2. A Docker engine answers (`docker info`): `docker compose up -d --wait` of the `mongo`
+#      and `kafka` services of docker-compose.yaml.
+#   3. Local mode, everything under $DEPS_DIR (default .deps/, git-ignored), installed once:
+#      - Kafka (KRaft, combined broker+controller, node 1) from Maven Central's jars resolved
+#        by deps/kafka/pom.xml, on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT);
+#      - mongo-java-server with its H2 file backend (deps/mongo/pom.xml, launcher
+#        deps/mongo/MongoLauncher.java) on 127.0.0.1:$MONGO_PORT, data in mongo/data/db.mv.
+#
+# Readiness is a protocol check (deps/probe.py: Kafka ApiVersions + Metadata, MongoDB ping +
+# buildInfo), bounded by DEPS_TIMEOUT seconds; on timeout the log tail is printed and the
+# exit code is 1.
+#
+# Environment: DEPS_DIR (.deps), DEPS_INSTALL_DIR (= DEPS_DIR; where jars and classes go),
+# KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), MONGO_PORT (27017),
+# DEPS_TIMEOUT (120), DEPS_MODE (auto | local | docker), KAFKA_HEAP_OPTS, MONGO_HEAP_OPTS,
+# PYTHON (.venv/bin/python, else python3), DATABASE_URL, KAFKA_URL.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
+
+DEPS_DIR="$(abspath "${DEPS_DIR:-.deps}")"
+DEPS_INSTALL_DIR="$(abspath "${DEPS_INSTALL_DIR:-$DEPS_DIR}")"
+RUN_DIR="$DEPS_DIR/run"
+LOG_DIR="$DEPS_DIR/logs"
+HOST=127.0.0.1
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+MONGO_PORT="${MONGO_PORT:-27017}"
+DEPS_TIMEOUT="${DEPS_TIMEOUT:-120}"
+DEPS_MODE="${DEPS_MODE:-auto}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
+MONGO_HEAP_OPTS="${MONGO_HEAP_OPTS:--Xmx384m -Xms64m}"
+COMPOSE_FILE="$ROOT/docker-compose.yaml"
+
+LOCAL_KAFKA_URL="$HOST:$KAFKA_PORT"
+LOCAL_MONGO_URL="mongodb://$HOST:$MONGO_PORT"
+DOCKER_KAFKA_URL="$HOST:$KAFKA_PORT"
+DOCKER_MONGO_URL="mongodb://admin:password@$HOST:$MONGO_PORT/?authSource=admin"
+
+if [[ -z "${PYTHON:-}" ]]; then
+    if [[ -x "$ROOT/.venv/bin/python" ]]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python3; fi
+fi
+PROBE=("$PYTHON" "$ROOT/deps/probe.py")
+
+log() { printf '[start-deps] %s\n' "$*" >&2; }
+die() { printf '[start-deps] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ------------------------------------------------------------------------------ probes
+
+probe() { # probe kafka|mongo|port TARGET -> prints one line on success
+    "${PROBE[@]}" "$1" "$2" 2 2>/dev/null
+}
+port_in_use() { "${PROBE[@]}" port "$HOST:$1" 1 >/dev/null 2>&1; }
+
+# ------------------------------------------------------------------------------ state
+
+mode_file() { printf '%s/%s.mode\n' "$RUN_DIR" "$1"; }
+pid_file() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
+get_mode() { local f; f="$(mode_file "$1")"; [[ -f "$f" ]] && cat "$f" || true; }
+set_mode() { mkdir -p "$RUN_DIR"; printf '%s\n' "$2" >"$(mode_file "$1")"; }
+
+# A pid is "ours" only if that process is alive and its command line names this DEPS_DIR's
+# files (guards against a recycled pid). Never look processes up by name.
+marker() {
+    case "$1" in
+        kafka) printf '%s\n' "$DEPS_DIR/kafka/server.properties" ;;
+        mongo) printf '%s\n' "$DEPS_DIR/mongo/data/db.mv" ;;
+    esac
+}
+our_pid() { # prints the pid if the recorded process is alive and ours
+    local f pid
+    f="$(pid_file "$1")"
+    [[ -f "$f" ]] || return 1
+    pid="$(cat "$f")"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    [[ -r "/proc/$pid/cmdline" ]] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$(marker "$1")" || return 1
+    printf '%s\n' "$pid"
+}
+
+url_of() { # url for a service according to its mode
+    local m; m="$(get_mode "$1")"
+    case "$1:$m" in
+        kafka:external) printf '%s\n' "$KAFKA_URL" ;;
+        mongo:external) printf '%s\n' "$DATABASE_URL" ;;
+        kafka:docker) printf '%s\n' "$DOCKER_KAFKA_URL" ;;
+        mongo:docker) printf '%s\n' "$DOCKER_MONGO_URL" ;;
+        kafka:*) printf '%s\n' "$LOCAL_KAFKA_URL" ;;
+        mongo:*) printf '%s\n' "$LOCAL_MONGO_URL" ;;
+    esac
+}
+
+kafka_version() {
+    local jar
+    jar="$(compgen -G "$DEPS_INSTALL_DIR/kafka/libs/kafka_2.13-*.jar" | head -n1 || true)"
+    if [[ -n "$jar" ]]; then jar="${jar##*/kafka_2.13-}"; printf '%s\n' "${jar%.jar}"; else echo unknown; fi
+}
+
+log_tail() {
+    local f
+    for f in "$@"; do
+        [[ -f "$f" ]] || continue
+        printf -- '----- last lines of %s -----\n' "$f" >&2
+        tail -n 40 "$f" >&2
+    done
+}
+
+# ------------------------------------------------------------------------------ docker
+
+docker_ok() {
+    command -v docker >/dev/null 2>&1 || return 1
+    timeout 15 docker info >/dev/null 2>&1
+}
+
+compose() { docker compose -f "$COMPOSE_FILE" "$@"; }
+
+docker_up() { # docker_up SERVICE...
+    log "Docker engine found: docker compose up -d --wait $*"
+    if ! KAFKA_PORT="$KAFKA_PORT" MONGO_PORT="$MONGO_PORT" \
+        compose up -d --wait --wait-timeout "$DEPS_TIMEOUT" "$@"; then
+        compose logs --tail 40 "$@" >&2 || true
+        die "docker compose services did not become healthy within ${DEPS_TIMEOUT}s"
+    fi
+    local s
+    for s in "$@"; do set_mode "$s" docker; done
+}
+
+docker_down() { # docker_down SERVICE...
+    log "docker compose stop $*"
+    compose stop "$@"
+    local s
+    for s in "$@"; do rm -f "$(mode_file "$s")"; done
+}
+
+# ------------------------------------------------------------------------------ local install
+
+need_java() {
+    command -v java >/dev/null 2>&1 ||
+        die "java not found: local mode needs a Java 17+ runtime (Debian: apt-get install openjdk-17-jdk-headless maven), or a Docker engine, or DATABASE_URL/KAFKA_URL pointing at running servers"
+    local v
+    v="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+    [[ -n "$v" && "$v" -ge 17 ]] || die "Java 17 or newer needed (Kafka 4.x); found: $(java -version 2>&1 | head -n1)"
+}
+
+need_build_tools() {
+    command -v mvn >/dev/null 2>&1 ||
+        die "mvn not found: the first local-mode start resolves the jars from Maven Central (Debian: apt-get install maven)"
+    command -v javac >/dev/null 2>&1 ||
+        die "javac not found: the MongoDB launcher is compiled once (Debian: apt-get install openjdk-17-jdk-headless)"
+}
+
+stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+mvn_copy() { # mvn_copy POM OUTDIR
+    mvn -q -B -f "$1" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$2" >"$LOG_DIR/mvn.log" 2>&1 || {
+        log_tail "$LOG_DIR/mvn.log"
+        die "maven could not resolve $1 (see $LOG_DIR/mvn.log)"
+    }
+}
+
+install_kafka() {
+    local dir="$DEPS_INSTALL_DIR/kafka" stamp
+    stamp="$(stamp_of deps/kafka/pom.xml)"
+    if [[ -f "$dir/libs/.stamp" && "$(cat "$dir/libs/.stamp")" == "$stamp" ]]; then return 0; fi
+    need_build_tools
+    log "installing Kafka jars (maven, deps/kafka/pom.xml) into $dir/libs ..."
+    mkdir -p "$dir" "$LOG_DIR"
+    local tmp="$dir/libs.tmp.$$"
+    rm -rf "$tmp"
+    mvn_copy deps/kafka/pom.xml "$tmp"
+    printf '%s\n' "$stamp" >"$tmp/.stamp"
+    rm -rf "$dir/libs"
+    mv "$tmp" "$dir/libs"
+}
+
+install_mongo() {
+    local dir="$DEPS_INSTALL_DIR/mongo" stamp
+    stamp="$(stamp_of deps/mongo/pom.xml deps/mongo/MongoLauncher.java)"
+    if [[ -f "$dir/classes/.stamp" && "$(cat "$dir/classes/.stamp")" == "$stamp" ]]; then return 0; fi
+    need_build_tools
+    log "installing mongo-java-server (maven, deps/mongo/pom.xml) into $dir ..."
+    mkdir -p "$dir" "$LOG_DIR"
+    local tmp="$dir/tmp.$$"
+    rm -rf "$tmp"
+    mvn_copy deps/mongo/pom.xml "$tmp/libs"
+    javac -nowarn -d "$tmp/classes" -cp "$tmp/libs/*" deps/mongo/MongoLauncher.java ||
+        die "javac failed on deps/mongo/MongoLauncher.java"
+    printf '%s\n' "$stamp" >"$tmp/classes/.stamp"
+    rm -rf "$dir/libs" "$dir/classes"
+    mv "$tmp/libs" "$dir/libs"
+    mv "$tmp/classes" "$dir/classes"
+    rmdir "$tmp"
+}
+
+# ------------------------------------------------------------------------------ local start
+
+write_kafka_config() {
+    local d="$DEPS_DIR/kafka"
+    mkdir -p "$d/data"
+    cat >"$d/server.properties" <<EOF
+# generated by start-deps.sh; edit start-deps.sh instead
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$d/data
+num.partitions=3
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=false
+group.initial.rebalance.delay.ms=0
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+log.retention.hours=24
+EOF
+}
+
+new_cluster_id() {
+    # Kafka's Uuid text form: 16 random bytes, base64url without padding (not starting with -)
+    "$PYTHON" - <<'EOF'
+import base64, uuid
+while True:
+    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not s.startswith("-"):
+        print(s)
+        break
+EOF
+}
+
+format_kafka_storage() {
+    local d="$DEPS_DIR/kafka"
+    [[ -f "$d/data/meta.properties" ]] && return 0
+    [[ -f "$d/cluster.id" ]] || new_cluster_id >"$d/cluster.id"
+    log "formatting Kafka storage (cluster id $(cat "$d/cluster.id")) in $d/data"
+    # controller.quorum.voters is set (static quorum): format without quorum flags.
+    java -Xmx256m -Dlog4j2.configurationFile="$ROOT/deps/kafka/log4j2.properties" \
+        -Dkafka.logs.dir="$LOG_DIR" -cp "$DEPS_INSTALL_DIR/kafka/libs/*" \
+        kafka.tools.StorageTool format -t "$(cat "$d/cluster.id")" -c "$d/server.properties" \
+        >"$LOG_DIR/kafka-format.log" 2>&1 || {
+        log_tail "$LOG_DIR/kafka-format.log"
+        die "Kafka storage format failed"
+    }
+}
+
+launch() { # launch NAME OUTFILE CMD... : detached (own session), stdin closed, lock fd closed
+    local name="$1" out="$2"
+    shift 2
+    nohup setsid "$@" >"$out" 2>&1 </dev/null 9>&- &
+    local pid=$!
+    printf '%s\n' "$pid" >"$(pid_file "$name")"
+}
+
+start_kafka_local() {
+    local libs="$DEPS_INSTALL_DIR/kafka/libs"
+    write_kafka_config
+    format_kafka_storage
+    log "starting Kafka $(kafka_version) (KRaft broker+controller) on $LOCAL_KAFKA_URL"
+    # shellcheck disable=SC2086
+    launch kafka "$LOG_DIR/kafka.out" java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$ROOT/deps/kafka/log4j2.properties" \
+        -Dkafka.logs.dir="$LOG_DIR" -cp "$libs/*" \
+        kafka.Kafka "$DEPS_DIR/kafka/server.properties"
+}
+
+start_mongo_local() {
+    local dir="$DEPS_INSTALL_DIR/mongo"
+    mkdir -p "$DEPS_DIR/mongo/data"
+    log "starting mongo-java-server (H2 backend) on $LOCAL_MONGO_URL"
+    # shellcheck disable=SC2086
+    launch mongo "$LOG_DIR/mongo.log" java $MONGO_HEAP_OPTS -XX:+UseSerialGC \
+        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Dorg.slf4j.simpleLogger.showDateTime=true \
+        -Dorg.slf4j.simpleLogger.dateTimeFormat="yyyy-MM-dd'T'HH:mm:ss.SSS" \
+        -Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire=warn \
+        -cp "$dir/classes:$dir/libs/*" \
+        MongoLauncher "$HOST" "$MONGO_PORT" "$DEPS_DIR/mongo/data/db.mv"
+}
+
+# ------------------------------------------------------------------------------ up
+
+# Decide per service, before starting anything: external | running | docker | local
+plan_service() {
+    local s="$1" envurl url pid
+    if [[ "$s" == kafka ]]; then envurl="${KAFKA_URL:-}"; else envurl="${DATABASE_URL:-}"; fi
+    if [[ -n "$envurl" ]]; then
+        if probe "$s" "$envurl" >/dev/null; then echo external; return; fi
+        log "$( [[ $s == kafka ]] && echo KAFKA_URL || echo DATABASE_URL)=$envurl does not answer; starting one"
+    fi
+    if pid="$(our_pid "$s")"; then echo "running"; return; fi
+    local m; m="$(get_mode "$s")"
+    if [[ "$m" == docker ]] && docker_ok; then echo docker; return; fi
+    url="$(if [[ $s == kafka ]]; then echo "$LOCAL_KAFKA_URL"; else echo "$LOCAL_MONGO_URL"; fi)"
+    case "$DEPS_MODE" in
+        local) echo local ;;
+        docker) docker_ok || die "DEPS_MODE=docker but no Docker engine answers"; echo docker ;;
+        auto) if docker_ok; then echo docker; else echo local; fi ;;
+        *) die "DEPS_MODE must be auto, local or docker (got $DEPS_MODE)" ;;
+    esac
+    : "$url"
+}
+
+wait_ready() { # wait_ready SERVICE... : until every service's probe answers, bounded
+    local deadline=$((SECONDS + DEPS_TIMEOUT)) pending=("$@") s still pid
+    while ((${#pending[@]})); do
+        still=()
+        for s in "${pending[@]}"; do
+            if probe "$s" "$(url_of "$s")" >/dev/null; then
+                continue
+            fi
+            if [[ "$(get_mode "$s")" == local ]] && ! pid="$(our_pid "$s")"; then
+                log "$s exited during startup"
+                if [[ $s == kafka ]]; then log_tail "$LOG_DIR/kafka.out" "$LOG_DIR/kafka.log"; else log_tail "$LOG_DIR/mongo.log"; fi
+                rm -f "$(pid_file "$s")"
+                exit 1
+            fi
+            still+=("$s")
+        done
+        pending=("${still[@]+"${still[@]}"}")
+        ((${#pending[@]})) || break
+        if ((SECONDS >= deadline)); then
+            log "timed out after ${DEPS_TIMEOUT}s waiting for: ${pending[*]}"
+            for s in "${pending[@]}"; do
+                if [[ $s == kafka ]]; then log_tail "$LOG_DIR/kafka.out" "$LOG_DIR/kafka.log"; else log_tail "$LOG_DIR/mongo.log"; fi
+            done
+            exit 1
+        fi
+        sleep 0.25
+    done
+}
+
+cmd_up() {
+    local services=("$@") s plan to_start=() docker_services=() started=()
+    mkdir -p "$RUN_DIR" "$LOG_DIR"
+    for s in "${services[@]}"; do
+        plan="$(plan_service "$s")"
+        case "$plan" in
+            external)
+                set_mode "$s" external
+                log "$s: already answering at $(url_of "$s") (from the environment); starting nothing" ;;
+            running)
+                if probe "$s" "$(url_of "$s")" >/dev/null; then
+                    log "$s: already running (pid $(our_pid "$s")); starting nothing"
+                else
+                    log "$s: running (pid $(our_pid "$s")) but not ready yet; waiting"
+                    set_mode "$s" local
+                    started+=("$s")
+                fi ;;
+            docker) docker_services+=("$s") ;;
+            local) to_start+=("$s") ;;
+        esac
+    done
+
+    if ((${#docker_services[@]})); then
+        docker_up "${docker_services[@]}"
+        started+=("${docker_services[@]}")
+    fi
+
+    if ((${#to_start[@]})); then
+        need_java
+        for s in "${to_start[@]}"; do
+            local port
+            if [[ $s == kafka ]]; then port="$KAFKA_PORT"; else port="$MONGO_PORT"; fi
+            if probe "$s" "$HOST:$port" >/dev/null; then
+                # Something not started by this script already speaks the protocol there.
+                set_mode "$s" local-foreign
+                log "$s: a server not started by this script already answers on $HOST:$port; using it"
+                continue
+            fi
+            if port_in_use "$port"; then
+                die "$s: port $HOST:$port is taken by another program that does not answer as $s; free it or set $( [[ $s == kafka ]] && echo KAFKA_PORT || echo MONGO_PORT)"
+            fi
+            if [[ $s == kafka ]] && port_in_use "$KAFKA_CONTROLLER_PORT"; then
+                die "kafka: controller port $HOST:$KAFKA_CONTROLLER_PORT is taken; free it or set KAFKA_CONTROLLER_PORT"
+            fi
+            if [[ $s == kafka ]]; then install_kafka; else install_mongo; fi
+            set_mode "$s" local
+            if [[ $s == kafka ]]; then start_kafka_local; else start_mongo_local; fi
+            started+=("$s")
+        done
+    fi
+
+    if ((${#started[@]})); then
+        wait_ready "${started[@]}"
+        log "ready: ${started[*]}"
+    fi
+    print_summary "${services[@]}"
+}
+
+print_summary() {
+    local s line
+    for s in "$@"; do
+        line="$(probe "$s" "$(url_of "$s")" || echo "NOT ANSWERING")"
+        if [[ $s == kafka ]]; then
+            case "$(get_mode kafka)" in
+                local) log "kafka: Apache Kafka $(kafka_version) (local, pid $(our_pid kafka || echo '?')) at $(url_of kafka): $line" ;;
+                docker) log "kafka: $(sed -n 's/^ *image: *\(apache\/kafka.*\)$/\1/p' "$COMPOSE_FILE" | head -n1) (docker) at $(url_of kafka): $line" ;;
+                *) log "kafka: ($(get_mode kafka)) at $(url_of kafka): $line" ;;
+            esac
+        else
+            log "mongo: ($(get_mode mongo)$(our_pid mongo >/dev/null && echo ", pid $(our_pid mongo)")) at $(url_of mongo): $line"
+        fi
+    done
+    echo "# export these (or: eval \"\$(./start-deps.sh env)\"):"
+    cmd_env "$@"
+}
+
+# ------------------------------------------------------------------------------ down
+
+wait_gone() { # wait_gone NAME PID : wait (bounded) for PID to exit, then KILL
+    local s="$1" pid="$2" i state
+    for ((i = 0; i < 120; i++)); do # up to 60 s: Kafka's controlled shutdown takes a few
+        [[ -e "/proc/$pid" ]] || break
+        state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
+        [[ "$state" == Z ]] && break # exited, not yet reaped
+        sleep 0.5
+    done
+    if [[ -e "/proc/$pid" && "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)" != Z ]]; then
+        log "$s: pid $pid still alive after 60 s; sending KILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+}
+
+cmd_down() {
+    local s m docker_services=() local_services=()
+    for s in "$@"; do
+        m="$(get_mode "$s")"
+        case "$m" in
+            docker) docker_services+=("$s") ;;
+            external | local-foreign)
+                log "$s: not started by this script; leaving it running"
+                rm -f "$(mode_file "$s")" ;;
+            *) local_services+=("$s") ;;
+        esac
+    done
+    if ((${#docker_services[@]})); then docker_down "${docker_services[@]}"; fi
+    # TERM every local process of ours first so that they shut down in parallel, then wait.
+    local pid names=() pids=()
+    for s in "${local_services[@]+"${local_services[@]}"}"; do
+        if pid="$(our_pid "$s")"; then
+            log "$s: stopping pid $pid (TERM)"
+            kill -TERM "$pid" 2>/dev/null || true
+            names+=("$s")
+            pids+=("$pid")
+        else
+            log "$s: not running (no live process of ours)"
+        fi
+        rm -f "$(mode_file "$s")"
+    done
+    local i
+    for i in "${!pids[@]}"; do
+        wait_gone "${names[$i]}" "${pids[$i]}"
+        rm -f "$(pid_file "${names[$i]}")"
+        log "${names[$i]}: stopped"
+    done
+    for s in "${local_services[@]+"${local_services[@]}"}"; do rm -f "$(pid_file "$s")"; done
+}
+
+# ------------------------------------------------------------------------------ status / env
+
+cmd_status() {
+    local s m pid line rc=0
+    for s in "$@"; do
+        m="$(get_mode "$s")"
+        pid="$(our_pid "$s" || true)"
+        if line="$(probe "$s" "$(url_of "$s")")"; then
+            echo "$s: up   mode=${m:-unknown} pid=${pid:--} url=$(url_of "$s")  [$line]"
+        else
+            echo "$s: down mode=${m:-none} pid=${pid:--} url=$(url_of "$s")"
+            rc=3
+        fi
+    done
+    return "$rc"
+}
+
+cmd_env() {
+    local s
+    for s in "$@"; do
+        if [[ $s == kafka ]]; then echo "export KAFKA_URL=$(url_of kafka)"; else echo "export DATABASE_URL=$(url_of mongo)"; fi
+    done
+}
+
+# ------------------------------------------------------------------------------ main
+
+usage() {
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+}
+
+main() {
+    local cmd="${1:-}"
+    [[ -n "$cmd" ]] || usage
+    shift
+    local services=()
+    local s
+    for s in "$@"; do
+        case "$s" in kafka | mongo) services+=("$s") ;; *) die "unknown service '$s' (kafka, mongo)" ;; esac
+    done
+    ((${#services[@]})) || services=(kafka mongo)
+
+    mkdir -p "$RUN_DIR"
+    # Serialise concurrent invocations on the same DEPS_DIR (fd 9 is closed in launched servers)
+    if command -v flock >/dev/null 2>&1 && [[ "$cmd" != status && "$cmd" != env ]]; then
+        exec 9>"$RUN_DIR/lock"
+        flock -w "$((DEPS_TIMEOUT + 60))" 9 || die "another start-deps.sh holds $RUN_DIR/lock"
+    fi
+
+    case "$cmd" in
+        up) cmd_up "${services[@]}" ;;
+        down) cmd_down "${services[@]}" ;;
+        restart) cmd_down "${services[@]}"; cmd_up "${services[@]}" ;;
+        status) cmd_status "${services[@]}" ;;
+        env) cmd_env "${services[@]}" ;;
+        -h | --help | help) usage ;;
+        *) usage ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,47 @@
+"""The FastAPI application of workflows_svc; its dependencies come from a lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+
+from shared.http import ReadyCheck, install_error_handlers, install_limits, ops_router
+from shared.settings import Settings
+from workflows_svc.routes import executions, workflows
+from workflows_svc.service import WorkflowService
+
+
+@dataclass
+class Wired:
+    """What the composition root hands the app: its service and readiness checks."""
+
+    service: WorkflowService
+    ready_checks: dict[str, ReadyCheck] = field(default_factory=dict)
+
+
+Wiring = Callable[[Settings], AbstractAsyncContextManager[Wired]]
+
+
+def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
+    """Build the app; `wiring` opens the service's ports for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with wiring(settings) as wired:
+            app.state.service = wired.service
+            app.state.ready_checks = wired.ready_checks
+            yield
+
+    app = FastAPI(
+        title="workflows_svc", version="1.0.0", lifespan=lifespan,
+        description="Define workflows, trigger them and read their executions.",
+    )
+    install_error_handlers(app)
+    install_limits(app, max_body_bytes=settings.max_body_bytes, api_key=settings.api_key)
+    app.include_router(workflows.router)
+    app.include_router(executions.router)
+    app.include_router(ops_router())
+    return app

@@ -1,0 +1,67 @@
+"""Composition root of workflows_svc: settings -> clients -> adapters -> service -> app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from pymongo.errors import PyMongoError
+
+from shared.adapters.connect import KafkaProbe, open_database, open_producer, ping_database
+from shared.adapters.kafka import KafkaPublisher
+from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
+from shared.clock import SystemClock
+from shared.http import error_response
+from shared.logs import configure_logging, get_logger
+from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
+from shared.settings import Settings
+from workflows_svc.app import Wired, create_app
+from workflows_svc.service import WorkflowService
+
+DEFAULT_PORT = 8081
+log = get_logger(__name__)
+
+
+@asynccontextmanager
+async def wire(settings: Settings) -> AsyncIterator[Wired]:
+    """Open MongoDB and Kafka, build the service, close everything on exit."""
+    async with open_database(settings) as db, open_producer(settings) as producer:
+        probe = KafkaProbe(settings.kafka_url)
+        service = WorkflowService(
+            workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
+            executions=MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),
+            publisher=KafkaPublisher(
+                producer, settings.kafka_topic, timeout_s=settings.kafka_send_timeout_s
+            ),
+            clock=SystemClock(),
+            min_interval_s=settings.min_interval_s,
+            trigger_rate_limit=settings.trigger_rate_limit,
+        )
+        try:
+            yield Wired(service, {"mongodb": lambda: ping_database(db), "kafka": probe})
+        finally:
+            await probe.close()
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> Response:
+    log.warning("database unavailable", error=repr(exc))
+    return error_response(503, "database unavailable, try again")
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = create_app(settings, wire)
+    app.add_exception_handler(PyMongoError, _database_unavailable)
+    return app
+
+
+def main() -> None:
+    """Console entry point: serve the API until SIGTERM/SIGINT."""
+    settings = Settings()
+    configure_logging("workflows_svc", settings.log_level)
+    uvicorn.run(
+        build_app(settings), host=settings.host, port=settings.port or DEFAULT_PORT,
+        log_config=None, access_log=False, timeout_graceful_shutdown=10,
+    )

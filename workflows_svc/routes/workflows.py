@@ -1,0 +1,94 @@
+"""Routes of the workflow resource."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from shared.models import ExecutionStatus
+from workflows_svc.routes.deps import ServiceDep, error_responses, require_json
+from workflows_svc.schemas import (
+    CreatedOut,
+    ExecutionPage,
+    TriggeredOut,
+    WorkflowCreate,
+    WorkflowOut,
+    WorkflowPage,
+)
+from workflows_svc.views import (
+    encode_cursor,
+    execution_cursor,
+    execution_out,
+    workflow_cursor,
+    workflow_out,
+)
+
+router = APIRouter(prefix="/workflows", tags=["workflows"])
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+
+
+@router.post(
+    "", status_code=201, response_model=CreatedOut,
+    dependencies=[Depends(require_json)], responses=error_responses(400, 409, 413, 415, 503),
+)
+async def create_workflow(body: WorkflowCreate, service: ServiceDep) -> CreatedOut:
+    """Define a workflow: a manual or periodic trigger and its actions."""
+    workflow = await service.create(body)
+    return CreatedOut(workflowId=workflow.workflow_id)
+
+
+@router.get("", response_model=WorkflowPage, responses=error_responses(400, 503))
+async def list_workflows(
+    service: ServiceDep, limit: Limit = 50, cursor: Cursor = None
+) -> WorkflowPage:
+    """All workflows by id, a page at a time."""
+    page = await service.list(after_id=workflow_cursor(cursor), limit=limit)
+    now = service.now()
+    next_cursor = (
+        encode_cursor({"after": page.items[-1].workflow_id}) if page.has_more else None
+    )
+    return WorkflowPage(items=[workflow_out(w, now) for w in page.items], next_cursor=next_cursor)
+
+
+@router.get("/{workflow_id}", response_model=WorkflowOut, responses=error_responses(404, 503))
+async def get_workflow(workflow_id: str, service: ServiceDep) -> WorkflowOut:
+    """The definition and its live state, with the seconds left until its next run."""
+    return workflow_out(await service.get(workflow_id), service.now())
+
+
+@router.delete("/{workflow_id}", status_code=204, responses=error_responses(404, 503))
+async def archive_workflow(workflow_id: str, service: ServiceDep) -> Response:
+    """Archive: no further runs or triggers; history stays readable."""
+    await service.archive(workflow_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{workflow_id}/trigger", response_model=TriggeredOut,
+    responses=error_responses(400, 404, 409, 429, 503),
+)
+async def trigger_workflow(workflow_id: str, service: ServiceDep) -> TriggeredOut:
+    """Run a manual workflow now."""
+    await service.trigger(workflow_id)
+    return TriggeredOut()
+
+
+@router.get(
+    "/{workflow_id}/executions", response_model=ExecutionPage,
+    responses=error_responses(400, 404, 503),
+)
+async def list_executions(
+    workflow_id: str, service: ServiceDep, limit: Limit = 50, cursor: Cursor = None,
+    status: ExecutionStatus | None = None,
+) -> ExecutionPage:
+    """A workflow's executions, newest first."""
+    page = await service.executions(
+        workflow_id, status=status, before=execution_cursor(cursor), limit=limit
+    )
+    next_cursor = None
+    if page.has_more:
+        last = page.items[-1]
+        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
+    return ExecutionPage(items=[execution_out(e) for e in page.items], next_cursor=next_cursor)

@@ -1,0 +1,68 @@
+"""Domain models -> API bodies, and opaque pagination cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from shared.errors import InvalidInput
+from shared.models import Execution, Workflow
+from shared.schedule import seconds_until
+from workflows_svc.schemas import (
+    ActionOut,
+    ExecutionOut,
+    TriggerOut,
+    WorkflowOut,
+)
+
+
+def workflow_out(workflow: Workflow, now: datetime) -> WorkflowOut:
+    trigger = workflow.trigger
+    return WorkflowOut(
+        workflow_id=workflow.workflow_id,
+        status=workflow.status.value,
+        created_at=workflow.created_at,
+        archived_at=workflow.archived_at,
+        trigger=TriggerOut(
+            type=trigger.type.value, interval=trigger.interval, interval_ms=trigger.interval_ms,
+            next_run=trigger.next_run, status=trigger.status.value if trigger.status else None,
+        ),
+        actions=[ActionOut(**a.model_dump(mode="json")) for a in workflow.actions],
+        seconds_to_next_run=round(seconds_until(trigger.next_run, now), 3),
+    )
+
+
+def execution_out(execution: Execution) -> ExecutionOut:
+    return ExecutionOut.model_validate(execution.model_dump(mode="json"))
+
+
+def encode_cursor(value: dict[str, Any]) -> str:
+    raw = json.dumps(value, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *keys: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(value, dict) or any(not isinstance(value.get(k), str) for k in keys):
+            raise ValueError(cursor)
+        return value
+    except ValueError as exc:
+        raise InvalidInput("cursor is not valid") from exc
+
+
+def workflow_cursor(cursor: str | None) -> str | None:
+    return None if cursor is None else str(decode_cursor(cursor, "after")["after"])
+
+
+def execution_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    value = decode_cursor(cursor, "t", "id")
+    try:
+        return datetime.fromisoformat(value["t"]), value["id"]
+    except ValueError as exc:
+        raise InvalidInput("cursor is not valid") from exc
