@@ -49,7 +49,9 @@ API_METADATA = 3
 API_VERSIONS = 18
 
 
-def _kafka_request(sock: socket.socket, api_key: int, version: int, corr: int, body: bytes) -> bytes:
+def _kafka_request(
+    sock: socket.socket, api_key: int, version: int, corr: int, body: bytes
+) -> bytes:
     client_id = b"start-deps-probe"
     header = struct.pack(">hhih", api_key, version, corr, len(client_id)) + client_id
     payload = header + body
@@ -223,9 +225,7 @@ def probe_mongo(url: str, timeout: float) -> str:
     identity = info.get("gitVersion") or "mongod"
     if isinstance(identity, str) and not identity.startswith("mongo-java-server"):
         identity = f"mongod (git {identity[:12]})"
-    return (
-        f"mongo ok: version={version} wire={hello.get('maxWireVersion')} server={identity}"
-    )
+    return f"mongo ok: version={version} wire={hello.get('maxWireVersion')} server={identity}"
 
 
 # ---------------------------------------------------------------- main

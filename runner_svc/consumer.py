@@ -100,9 +100,11 @@ class ConsumerLoop:
             if not_done:
                 await asyncio.wait(not_done)
         await self.commit()
+        # Cancelled requests stay uncommitted (redelivered); forget drained partitions' state.
+        running = {task.get_name() for task in self._tasks}
         for partition in partitions or set(self._offsets):
-            if partition in self._offsets and self._offsets[partition].idle:
-                del self._offsets[partition]
+            if str(partition) not in running:
+                self._offsets.pop(partition, None)
 
     async def commit(self) -> None:
         points = {}
@@ -151,5 +153,5 @@ class ConsumerLoop:
         if self._tails.get(key) is task:
             del self._tails[key]
         tracker = self._offsets.get(message.partition)
-        if tracker is not None:
+        if tracker is not None and not task.cancelled():  # cancelled = not handled
             tracker.finish(message.offset)

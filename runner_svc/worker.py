@@ -12,7 +12,7 @@ from runner_svc.actions import ActionRunner
 from runner_svc.outcome import first_action_to_run, release_for, settle
 from shared.logs import get_logger
 from shared.metrics import EXECUTIONS, SKIPPED_REQUESTS
-from shared.models import Execution, ExecutionRequest, Workflow
+from shared.models import Execution, ExecutionRequest, ExecutionStatus, Workflow
 from shared.ports import Clock, ExecutionRepository, WorkflowRepository
 
 log = get_logger(__name__)
@@ -56,12 +56,17 @@ class ExecutionWorker:
         self, workflow: Workflow, token: str, execution_id: str
     ) -> Execution | None:
         heartbeat = asyncio.create_task(self._keep_lease(workflow.workflow_id, token))
-        retries_before, status, execution = self._retries, None, None
+        retries_before, execution = self._retries, None
+        status: ExecutionStatus | None = None
         try:
             execution = await self._executions.get_or_create(
                 self._fresh(workflow, execution_id)
             )
             retries_before = execution.retries
+            if execution.status != ExecutionStatus.PENDING:
+                # Settled already (its runner lost the lock before releasing): do not repeat.
+                status = execution.status
+                return execution
             execution = await self._attempt(workflow, execution)
             status = execution.status
             EXECUTIONS.labels(status.value).inc()

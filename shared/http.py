@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import (
@@ -72,11 +73,22 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     return error_response(400, _describe(list(exc.errors())))
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     response = error_response(exc.status_code, str(exc.detail))
     response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request)
     return response
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 async def _too_deep(_: Request, __: Exception) -> Response:
@@ -91,6 +103,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
+_READY_CONTENT = {"application/json": {"schema": {
+    "type": "object", "required": ["ok"], "additionalProperties": {"type": "boolean"},
+}}}
+
+
 def ops_router(*, timeout_s: float = 2.0) -> APIRouter:
     """/health (liveness), /ready (`app.state.ready_checks` all pass) and /metrics."""
     router = APIRouter(tags=["operations"])
@@ -99,7 +116,10 @@ def ops_router(*, timeout_s: float = 2.0) -> APIRouter:
     async def health() -> dict[str, bool]:
         return {"ok": True}
 
-    @router.get("/ready")
+    @router.get("/ready", responses={
+        200: {"description": "every dependency answers", "content": _READY_CONTENT},
+        503: {"description": "some dependency does not answer", "content": _READY_CONTENT},
+    })
     async def ready(request: Request) -> JSONResponse:
         checks: dict[str, ReadyCheck] = request.app.state.ready_checks
         async def probe(check: ReadyCheck) -> bool:
@@ -115,7 +135,7 @@ def ops_router(*, timeout_s: float = 2.0) -> APIRouter:
         body["ok"] = all(results)
         return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -180,8 +200,14 @@ class LimitsMiddleware:
         return capped
 
 
-class BodyTooLarge(Exception):
-    """A chunked body grew past the limit while being read."""
+class BodyTooLarge(StarletteHTTPException):
+    """A chunked body grew past the limit while being read.
+
+    An HTTPException, so FastAPI's body parsing re-raises it instead of wrapping it in a 400.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(413, "request body too large")
 
 
 async def _body_too_large(_: Request, __: Exception) -> Response:

@@ -24,3 +24,6 @@ CONSUMER_ERRORS = Counter(
 SKIPPED_REQUESTS = Counter(
     "runner_skipped_requests_total", "Requests whose claim failed (duplicate or stale)"
 )
+DB_COMMANDS = Counter(
+    "db_commands_total", "MongoDB commands sent (only when DB_COMMAND_METRICS is on)", ["command"]
+)

@@ -12,7 +12,7 @@ MAX_INTERVAL_MS = 366 * 24 * 3_600_000
 
 def parse_interval_ms(text: str) -> int | None:
     """`"30s"`, `"5m"`, `"1h"` -> milliseconds; None for anything else."""
-    match = _INTERVAL.match(text)
+    match = _INTERVAL.fullmatch(text)
     if match is None:
         return None
     return int(match.group(1)) * _UNIT_MS[match.group(2)]

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     api_key: str | None = None
     test_fault_hooks: bool = False
+    db_command_metrics: bool = Field(
+        default=False, description="count MongoDB commands in /metrics (db_commands_total)"
+    )
 
     @field_validator("http_deny_networks")
     @classmethod

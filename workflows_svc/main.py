@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -57,10 +58,18 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def main() -> None:
     """Console entry point: serve the API until SIGTERM/SIGINT."""
     settings = Settings()
     configure_logging("workflows_svc", settings.log_level)
+    # uvicorn re-raises the signal it stopped on once its graceful shutdown is done, which
+    # would end the process "killed by SIGTERM"; a graceful stop is a clean exit (status 0).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.run(
         build_app(settings), host=settings.host, port=settings.port or DEFAULT_PORT,
         log_config=None, access_log=False, timeout_graceful_shutdown=10,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
-HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
+from workflows_svc.patterns import HTTP_METHODS, INTERVAL, METHOD, URL
+
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 
 
@@ -23,24 +31,26 @@ class LogActionIn(_Strict):
 
 class HttpActionIn(_Strict):
     type: Literal["http-request"]
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
-    method: Annotated[str, StringConstraints(min_length=1, max_length=10)]
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
+        json_schema_extra={"pattern": URL}
+    )
+    method: Annotated[str, StringConstraints(min_length=1, max_length=10)] = Field(
+        json_schema_extra={"pattern": METHOD}
+    )
 
     @field_validator("url")
     @classmethod
     def _absolute_http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("url must be an absolute http(s) URL")
+        if not re.fullmatch(URL, url):
+            raise ValueError("url must be an absolute http(s) URL in printable ASCII")
         return url
 
     @field_validator("method")
     @classmethod
     def _known_method(cls, method: str) -> str:
-        upper = method.upper()
-        if upper not in HTTP_METHODS:
+        if not re.fullmatch(METHOD, method):
             raise ValueError(f"method must be one of {', '.join(HTTP_METHODS)}")
-        return upper
+        return method.upper()
 
 
 ActionIn = Annotated[LogActionIn | HttpActionIn, Field(discriminator="type")]
@@ -53,13 +63,33 @@ class TriggerIn(_Strict):
     )
 
 
+# The documented shape of a trigger; WorkflowService checks the rules a model cannot
+# (interval only for periodic, the interval's syntax and its configured bounds).
+_INTERVAL_DOC = (
+    'positive integer + s, m or h ("30s", "5m", "1h"); at least the configured minimum '
+    "interval (default 1s), at most 366 days"
+)
+TRIGGER_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "object", "title": "ManualTrigger", "additionalProperties": False,
+         "required": ["type"],
+         "properties": {"type": {"const": "manual"}, "interval": {"type": "null"}}},
+        {"type": "object", "title": "PeriodicTrigger", "additionalProperties": False,
+         "required": ["type", "interval"],
+         "properties": {"type": {"const": "periodic"},
+                        "interval": {"type": "string", "pattern": INTERVAL,
+                                     "description": _INTERVAL_DOC}}},
+    ],
+}
+
+
 class WorkflowCreate(_Strict):
     """Body of POST /workflows (the original's field names)."""
 
     workflow_id: Annotated[
         str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
     ] = Field(alias="workflowId")
-    trigger: TriggerIn
+    trigger: Annotated[TriggerIn, WithJsonSchema(TRIGGER_SCHEMA)]
     actions: list[ActionIn] = Field(min_length=1, max_length=100)
 
 

@@ -29,7 +29,7 @@ from shared.ports import (
     TriggerClaim,
     WorkflowRepository,
 )
-from shared.schedule import parse_interval_ms, rate_window_start
+from shared.schedule import MAX_INTERVAL_MS, parse_interval_ms, rate_window_start
 from workflows_svc.schemas import HttpActionIn, LogActionIn, WorkflowCreate
 
 log = get_logger(__name__)
@@ -89,6 +89,8 @@ class WorkflowService:
                 f"trigger.interval {spec.interval!r} must be a positive integer followed by "
                 "s, m or h, e.g. '30s', '5m', '1h'"
             )
+        if interval_ms > MAX_INTERVAL_MS:
+            raise InvalidInput("trigger.interval must be at most 366 days")
         if interval_ms < self._min_interval_ms:
             raise InvalidInput(
                 f"trigger.interval must be at least {self._min_interval_ms / 1000:g}s"

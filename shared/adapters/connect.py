@@ -9,12 +9,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.adapters.kafka import ensure_topic, make_producer
 from shared.adapters.mongo import ensure_indexes
 from shared.logs import get_logger
+from shared.metrics import DB_COMMANDS
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -37,11 +38,26 @@ async def retry_startup(what: str, attempt: Any) -> Any:
             delay_s = min(delay_s * 2, 5.0)
 
 
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands sent to the database by name (`db_commands_total`)."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        DB_COMMANDS.labels(event.command_name).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
 def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
     timeout_ms = int(settings.db_timeout_s * 1000)
+    listeners = [CommandCounter()] if settings.db_command_metrics else []
     return AsyncMongoClient(
         settings.database_url, tz_aware=True, serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms, maxPoolSize=64, appname="workflow-automation",
+        event_listeners=listeners,
     )
 
 

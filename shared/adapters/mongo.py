@@ -185,7 +185,6 @@ class MongoWorkflowRepository:
             {"$set": {"status": "locked", "lock": {"token": token, "expires_at": lease_until}}},
             return_document=ReturnDocument.AFTER,
         )
-        assert doc is not None, "an upsert returns the document"
         return self._handler.from_document(doc) if doc else None
 
     async def extend_lease(self, workflow_id: str, *, token: str, lease_until: datetime) -> bool:

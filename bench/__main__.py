@@ -1,0 +1,116 @@
+"""`python -m bench [--smoke] [--only PART,...] [--out DIR]`: run, then write the report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import ceilings, latency, machine, plots, precision, report, scale, throughput
+from bench.config import FULL, PARTS, SMOKE, service_env
+from bench.infra import Context
+from shared.settings import Settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNNERS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
+    "ceilings": ceilings.run, "throughput": throughput.run, "latency": latency.run,
+    "precision": precision.run, "scale": scale.run,
+}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes: checks the suite runs, not the speed")
+    parser.add_argument("--only", default="",
+                        help=f"comma-separated parts of {', '.join(PARTS)} "
+                             "(the ceilings always run)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results directory (default bench/results, smoke: .../smoke)")
+    args = parser.parse_args(argv)
+    chosen = [p.strip() for p in args.only.split(",") if p.strip()] or list(PARTS)
+    unknown = set(chosen) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
+    args.parts = [p for p in PARTS if p == "ceilings" or p in chosen]
+    args.out = args.out or (RESULTS / "smoke" if args.smoke else RESULTS)
+    return args
+
+
+async def run(args: argparse.Namespace, argv: list[str]) -> int:
+    concurrency = int(os.environ.get("RUNNER_CONCURRENCY", Settings().runner_concurrency))
+    ctx = Context(
+        sizes=SMOKE if args.smoke else FULL, smoke=args.smoke,
+        mongo_url=os.environ.get("DATABASE_URL", "mongodb://127.0.0.1:27017"),
+        kafka_url=os.environ.get("KAFKA_URL", "127.0.0.1:9092"), concurrency=concurrency,
+        workdir=Path(tempfile.mkdtemp(prefix="bench-logs-")),
+    )
+    started = time.monotonic()
+    results: dict[str, Any] = ctx.results
+    results["meta"] = {
+        "mode": "smoke" if args.smoke else "full",
+        "command": shlex.join([".venv/bin/python", "-m", "bench", *argv]),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"), "parts": args.parts,
+        "runner_concurrency": concurrency, "service_env": service_env(concurrency),
+        "service_logs": str(ctx.workdir),
+    }
+    errors: dict[str, str] = {}
+    timing: dict[str, dict[str, float]] = results["meta"].setdefault("part_timing", {})
+    try:
+        results["machine"] = await machine.describe(ctx.mongo, ctx.kafka_url)
+        for part in args.parts:
+            print(f"[bench] {part} ...", flush=True)
+            part_started, cpu = time.monotonic(), psutil.cpu_times()
+            try:
+                results[part] = await RUNNERS[part](ctx)
+            except Exception:
+                errors[part] = traceback.format_exc()
+                print(f"[bench] {part} FAILED:\n{errors[part]}", file=sys.stderr, flush=True)
+            timing[part] = {
+                "seconds": round(time.monotonic() - part_started, 1),
+                "cpu_busy_pct": _busy_pct(cpu, psutil.cpu_times()),
+                "load_avg_1m": round(os.getloadavg()[0], 2),
+            }
+            print(f"[bench] {part} done: {timing[part]}", flush=True)
+    finally:
+        await ctx.close()
+    results["errors"] = errors
+    results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
+    results["meta"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["targets"] = report.evaluate(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if "latency" in results:
+        plots.latency(results["latency"], args.out / "latency.png")
+    if "precision" in results:
+        plots.lateness(results["precision"], args.out / "lateness.png")
+    path = report.write(results, args.out)
+    print(path.read_text())
+    print(f"[bench] report: {path}  (service logs: {ctx.workdir})")
+    return 1 if errors else 0
+
+
+def _busy_pct(before: Any, after: Any) -> float:
+    """Share of all cores' time spent busy between two psutil.cpu_times() readings."""
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    total = sum(after) - sum(before)
+    return round(100 * (1 - idle / total), 1) if total > 0 else 0.0
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    sys.exit(asyncio.run(run(parse(argv), argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""What the run ran on: CPU, cores, memory, Python, library and server versions, load."""
+
+from __future__ import annotations
+
+import glob
+import os
+import platform
+import re
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+from pymongo import AsyncMongoClient
+
+from tests.harness import ROOT
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _kafka_jar_version(paths: list[str]) -> str | None:
+    for pattern in paths:
+        for jar in sorted(glob.glob(pattern), key=len):
+            found = re.search(r"kafka_[0-9.]+-([0-9][^/]*?)\.jar$", jar)
+            if found:
+                return found.group(1)
+    return None
+
+
+def kafka_version(kafka_url: str) -> str:
+    """The broker's version from the classpath of the process listening on its port."""
+    port = int(kafka_url.rsplit(":", 1)[-1])
+    patterns: list[str] = []
+    try:
+        for conn in psutil.net_connections("tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == "LISTEN" and conn.pid:
+                args = psutil.Process(conn.pid).cmdline()
+                for i, arg in enumerate(args[:-1]):
+                    if arg in ("-cp", "-classpath"):
+                        patterns += [p.replace("*", "kafka_*.jar") for p in
+                                     args[i + 1].split(":") if p.endswith("*")]
+    except (psutil.Error, OSError):
+        pass
+    patterns.append(str(ROOT / ".deps" / "kafka" / "libs" / "kafka_*.jar"))
+    version = _kafka_jar_version(patterns)
+    return f"Apache Kafka {version}" if version else "Apache Kafka (version unknown)"
+
+
+async def db_version(client: AsyncMongoClient[dict[str, Any]]) -> str:
+    info = await client.admin.command("buildInfo")
+    git = str(info.get("gitVersion") or "")
+    server = git if git.startswith("mongo-java-server") else f"mongod (git {git[:12]})"
+    return f"{server}, wire version {info.get('version', '?')}"
+
+
+async def describe(client: AsyncMongoClient[dict[str, Any]], kafka_url: str) -> dict[str, Any]:
+    memory = psutil.virtual_memory()
+    return {
+        "cpu": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "memory_gb": round(memory.total / 1024**3, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "libraries": {
+            name: metadata.version(name)
+            for name in ("pymongo", "aiokafka", "fastapi", "uvicorn", "pydantic", "httpx")
+        },
+        "kafka": kafka_version(kafka_url),
+        "database": await db_version(client),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }

@@ -1,0 +1,124 @@
+"""ExecutionRepository contract."""
+
+from __future__ import annotations
+
+from shared.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
+from tests.contract.conftest import Repos
+from tests.contract.helpers import assert_utc_ms, at
+
+OK, FAILED = ActionResultStatus.OK, ActionResultStatus.FAILED
+
+
+def execution(execution_id: str, workflow_id: str = "w", **fields: object) -> Execution:
+    values: dict[str, object] = {"created_at": at(0), "retries": 4, "total_actions": 3}
+    values.update(fields)
+    return Execution.model_validate({"id": execution_id, "workflow_id": workflow_id, **values})
+
+
+async def test_get_or_create_inserts_once_then_returns_the_stored_one(repos: Repos) -> None:
+    first = execution("e1")
+
+    created = await repos.executions.get_or_create(first)
+    again = await repos.executions.get_or_create(
+        execution("e1", "other", retries=1, total_actions=9, created_at=at(5))
+    )
+
+    assert created == first
+    assert again == first
+    assert await repos.executions.get("e1") == first
+    assert_utc_ms(again.created_at)
+
+
+async def test_get_unknown_is_none(repos: Repos) -> None:
+    assert await repos.executions.get("nope") is None
+
+
+async def test_save_attempt_appends_only_new_results_across_attempts(repos: Repos) -> None:
+    run = await repos.executions.get_or_create(execution("e1"))
+
+    run.executed_actions += [
+        ActionResult(action_id=1, status=OK, logs="stdout: a"),
+        ActionResult(action_id=2, status=FAILED, logs="u [STATUS 500] => boom"),
+    ]
+    run.retries, run.last_failed_action = 3, 2
+    await repos.executions.save_attempt(run, new_results_from=0)
+
+    after_first = await repos.executions.get("e1")
+    assert after_first is not None
+    assert after_first.status == ExecutionStatus.PENDING
+    assert (after_first.retries, after_first.last_failed_action) == (3, 2)
+    assert after_first.executed_actions == run.executed_actions
+    assert after_first.finished_at is None
+
+    retry = after_first.model_copy(deep=True)
+    start = len(retry.executed_actions)
+    retry.executed_actions += [
+        ActionResult(action_id=2, status=OK, logs="u [STATUS 200] => fine"),
+        ActionResult(action_id=3, status=OK, logs="stdout: c"),
+    ]
+    retry.status, retry.retries, retry.finished_at = ExecutionStatus.OK, 3, at(9)
+    await repos.executions.save_attempt(retry, new_results_from=start)
+
+    stored = await repos.executions.get("e1")
+    assert stored is not None
+    assert [(r.action_id, r.status) for r in stored.executed_actions] == [
+        (1, OK),
+        (2, FAILED),
+        (2, OK),
+        (3, OK),
+    ]
+    assert stored.executed_actions == retry.executed_actions
+    assert stored.status == ExecutionStatus.OK and stored.finished_at == at(9)
+    assert stored.last_failed_action == 2 and stored.retries == 3
+    assert stored.total_actions == 3 and stored.created_at == at(0)
+    assert_utc_ms(stored.finished_at)
+
+
+async def _seed_history(repos: Repos) -> None:
+    rows = [
+        execution("e1", created_at=at(1), status=ExecutionStatus.OK),
+        execution("e2b", created_at=at(2), status=ExecutionStatus.FAILED),
+        execution("e2a", created_at=at(2), status=ExecutionStatus.OK),
+        execution("e2c", created_at=at(2), status=ExecutionStatus.OK),
+        execution("e3", created_at=at(3), status=ExecutionStatus.PENDING),
+        execution("x9", "other", created_at=at(10)),
+    ]
+    for row in rows:
+        await repos.executions.get_or_create(row)
+
+
+async def test_list_for_workflow_newest_first_with_cursor_paging(repos: Repos) -> None:
+    await _seed_history(repos)
+    seen: list[list[str]] = []
+    before = None
+    while True:
+        page = await repos.executions.list_for_workflow("w", status=None, before=before, limit=2)
+        if not page:
+            break
+        seen.append([e.id for e in page])
+        before = (page[-1].created_at, page[-1].id)
+
+    assert seen == [["e3", "e2c"], ["e2b", "e2a"], ["e1"]]
+
+
+async def test_list_for_workflow_filters_by_status(repos: Repos) -> None:
+    await _seed_history(repos)
+
+    ok = await repos.executions.list_for_workflow(
+        "w", status=ExecutionStatus.OK, before=None, limit=10
+    )
+    ok_after = await repos.executions.list_for_workflow(
+        "w", status=ExecutionStatus.OK, before=(at(2), "e2c"), limit=10
+    )
+    failed = await repos.executions.list_for_workflow(
+        "w", status=ExecutionStatus.FAILED, before=None, limit=10
+    )
+
+    assert [e.id for e in ok] == ["e2c", "e2a", "e1"]
+    assert [e.id for e in ok_after] == ["e2a", "e1"]
+    assert [e.id for e in failed] == ["e2b"]
+    assert (
+        await repos.executions.list_for_workflow("none", status=None, before=None, limit=10) == []
+    )
+    for row in ok:
+        assert_utc_ms(row.created_at)

@@ -1,0 +1,59 @@
+"""kill -9 of workflows_svc during a burst of triggers: every trigger answered 200 was
+produced and runs; one that got no answer may be retried by the client and runs at most once
+more (the scheduler re-dispatches a claim whose request was never produced)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from tests.fault.checks import check_manual, runner_logs
+from tests.fault.load import MakeStack, TriggerLoad, api_client, create_workflows, new_ids
+from tests.polling import eventually
+from tests.target_server import TargetServer
+
+pytestmark = pytest.mark.fault
+WORKFLOWS = 250
+ROUNDS = 2
+
+
+async def test_api_kill_9_during_a_trigger_burst(
+    make_stack: MakeStack, target: TargetServer, mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    started = time.monotonic()
+    stack = make_stack()
+    await asyncio.to_thread(stack.start)
+    db = mongo_client[stack.database_name]
+    api = stack.services["workflows_svc"]
+    ids = new_ids("kill-api", WORKFLOWS)
+    action = {"type": "http-request", "url": f"{target.url}/slow?ms=200", "method": "GET"}
+
+    async with api_client(stack) as client:
+        await create_workflows(client, ids, [action])
+        load = TriggerLoad(client, db, ids, concurrency=64)
+        for done_rounds in range(ROUNDS):
+            round_done = asyncio.create_task(load.round())
+            answered_before = WORKFLOWS * done_rounds
+
+            async def burst_under_way(before: int = answered_before) -> bool:
+                return load.ledger.accepted >= before + WORKFLOWS // 3
+
+            await eventually(burst_under_way, timeout_s=30, what="a third of the burst answered")
+            await asyncio.to_thread(api.kill)
+            await asyncio.to_thread(api.start)
+            await round_done
+        summary = await check_manual(db, client, load.ledger, runner_logs=runner_logs(stack),
+                                     settle_timeout_s=90)
+
+    answers = load.ledger.answers
+    assert answers["no answer"] + answers["refused"] > 0, "the kill interrupted no request"
+    # Each round of each workflow ended with a claim the client knows of (200, or 409 after
+    # an unanswered attempt): so exactly one execution per workflow per round.
+    assert sum(o.exact for o in load.ledger.owed.values()) == WORKFLOWS * ROUNDS
+    assert summary.executions == WORKFLOWS * ROUNDS
+    print(f"\n[fault] workflows_svc kill -9 x{ROUNDS} mid-burst: {summary.line()}; "
+          f"{time.monotonic() - started:.0f}s")

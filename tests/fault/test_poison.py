@@ -1,0 +1,86 @@
+"""Poison messages on the execution topic (not JSON, no workflow_id, an unknown workflow id,
+a 1 MB value) mixed into a load of triggers: each is counted and skipped, the runner goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from tests.fault.checks import check_manual, metric, runner_logs
+from tests.fault.load import MakeStack, TriggerLoad, api_client, create_workflows, new_ids
+from tests.polling import eventually
+from tests.target_server import TargetServer
+
+pytestmark = pytest.mark.fault
+WORKFLOWS = 100
+EACH = 10
+ONE_MB = 1_000_000
+POISON = {
+    "not_json": b"{this is not json",
+    "no_workflow_id": json.dumps({"workflowId": "camel-case", "x": 1}).encode(),
+    "too_large": json.dumps({"workflow_id": "padded", "pad": "x" * ONE_MB}).encode(),
+}
+
+
+async def test_poison_messages_are_counted_and_skipped(
+    make_stack: MakeStack, target: TargetServer, kafka_url: str,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    started = time.monotonic()
+    stack = make_stack()
+    await asyncio.to_thread(stack.start)
+    db = mongo_client[stack.database_name]
+    topic = stack.base_env()["KAFKA_TOPIC"]
+    runner = stack.services["runner_svc"]
+    runner_pid = runner.proc.pid if runner.proc else None
+    ids = new_ids("poison", WORKFLOWS)
+    unknown = json.dumps({"workflow_id": "no-such-workflow"}).encode()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_url, max_request_size=2 * ONE_MB)
+    await producer.start()
+
+    async def produce_poison() -> None:
+        for i in range(EACH):
+            for value in (*POISON.values(), unknown):
+                await producer.send_and_wait(topic, value, key=f"poison-{i}".encode())
+
+    try:
+        async with api_client(stack) as client:
+            await create_workflows(client, ids, [{"type": "log", "message": "fine"}])
+            before = {r: await metric(client, runner.url, "consumer_errors_total", reason=r)
+                      for r in POISON}
+            skipped_before = await metric(client, runner.url, "runner_skipped_requests_total")
+            load = TriggerLoad(client, db, ids)
+            await asyncio.gather(load.round(), produce_poison())
+
+            async def all_counted() -> dict[str, float] | None:
+                now = {r: await metric(client, runner.url, "consumer_errors_total", reason=r)
+                       for r in POISON}
+                grew = {r: now[r] - before[r] for r in POISON}
+                return grew if all(n >= EACH for n in grew.values()) else None
+
+            counted = await eventually(all_counted, timeout_s=30, interval_s=0.2,
+                                       what=f"{EACH} of each poison counted")
+            skipped = await metric(client, runner.url, "runner_skipped_requests_total")
+            await load.run(2)  # valid triggers after the poison still complete
+            summary = await check_manual(db, client, load.ledger,
+                                         runner_logs=runner_logs(stack))
+            handler_errors = await metric(client, runner.url, "consumer_errors_total",
+                                          reason="handler")
+    finally:
+        await producer.stop()
+
+    assert runner.proc is not None and runner.proc.poll() is None, "the runner died"
+    assert runner.proc.pid == runner_pid
+    assert skipped - skipped_before >= EACH, "unknown workflow ids were not counted as skipped"
+    assert handler_errors == 0
+    assert summary.accepted == summary.executions == WORKFLOWS * 3
+    assert summary.ok == summary.executions
+    print(f"\n[fault] poison x{EACH} each: counted {counted}, unknown-id skips "
+          f"{skipped - skipped_before:.0f}; runner alive; {summary.line()}; "
+          f"{time.monotonic() - started:.0f}s")

@@ -1,0 +1,97 @@
+"""A local HTTP server that http-request actions call in tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import Counter
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from tests.polling import eventually_sync
+
+
+class TargetServer:
+    """Endpoints: /ok, /status/{code}, /flaky/{key}?fail=N, /slow?ms=N; counts hits per path."""
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.methods: list[str] = []
+        self._failures_left: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.port = _free_port()
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self._app(),
+                host="127.0.0.1",
+                port=self.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> TargetServer:
+        self._thread.start()
+        eventually_sync(lambda: self._server.started, timeout_s=10, what="target server")
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def _count(self, request: Request) -> None:
+        with self._lock:
+            self.hits[request.url.path] += 1
+            self.methods.append(request.method)
+
+    def _app(self) -> Starlette:
+        async def ok(request: Request) -> PlainTextResponse:
+            self._count(request)
+            return PlainTextResponse("hello from the target server")
+
+        async def status(request: Request) -> PlainTextResponse:
+            self._count(request)
+            code = int(request.path_params["code"])
+            return PlainTextResponse(f"status {code}", status_code=code)
+
+        async def flaky(request: Request) -> PlainTextResponse:
+            self._count(request)
+            key = request.path_params["key"]
+            with self._lock:
+                left = self._failures_left.setdefault(key, int(request.query_params["fail"]))
+                self._failures_left[key] = max(0, left - 1)
+            if left > 0:
+                return PlainTextResponse("not yet", status_code=503)
+            return PlainTextResponse("finally")
+
+        async def slow(request: Request) -> PlainTextResponse:
+            self._count(request)
+            await asyncio.sleep(int(request.query_params.get("ms", "1000")) / 1000)
+            return PlainTextResponse("slow answer")
+
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        return Starlette(
+            routes=[
+                Route("/ok", ok, methods=methods),
+                Route("/status/{code:int}", status, methods=methods),
+                Route("/flaky/{key}", flaky, methods=methods),
+                Route("/slow", slow, methods=methods),
+            ]
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,265 @@
+"""POST /workflows/{id}/trigger outcomes and DELETE /workflows/{id} (archiving)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from shared.adapters.memory import InMemoryPublisher, InMemoryWorkflowRepository
+from shared.clock import FakeClock
+from shared.models import TriggerStatus, WorkflowStatus
+from tests.unit.conftest import CreateWorkflow, FinishRun
+
+TRIGGERED = {"status": "workflow triggered"}
+
+
+async def test_trigger_claims_and_publishes_one_request(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+    workflows: InMemoryWorkflowRepository,
+) -> None:
+    await create_workflow("wf")
+
+    response = await api.post("/workflows/wf/trigger")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == TRIGGERED
+    assert [r.workflow_id for r in publisher.published] == ["wf"]
+    stored = await workflows.get("wf")
+    assert stored is not None
+    assert stored.status == WorkflowStatus.SCHEDULED
+    assert stored.trigger.status == TriggerStatus.BUSY
+    assert stored.trigger.execution_id == publisher.published[0].execution_id
+
+
+async def test_unknown_workflow_is_404(
+    api: httpx.AsyncClient, publisher: InMemoryPublisher
+) -> None:
+    response = await api.post("/workflows/nope/trigger")
+
+    assert response.status_code == 404
+    assert "nope" in response.json()["error"]
+    assert publisher.published == []
+
+
+async def test_periodic_workflow_is_400(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+) -> None:
+    await create_workflow("every-minute", interval="1m")
+
+    response = await api.post("/workflows/every-minute/trigger")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "Periodic workflows cannot be triggered manually"
+    assert publisher.published == []
+
+
+async def test_busy_while_scheduled_and_while_locked(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+    workflows: InMemoryWorkflowRepository,
+    clock: FakeClock,
+) -> None:
+    await create_workflow("wf")
+    assert (await api.post("/workflows/wf/trigger")).status_code == 200
+
+    while_scheduled = await api.post("/workflows/wf/trigger")
+    locked = await workflows.lock("wf", token="t", lease_until=clock.now() + timedelta(seconds=60))
+    assert locked is not None
+    while_locked = await api.post("/workflows/wf/trigger")
+
+    for response in (while_scheduled, while_locked):
+        assert response.status_code == 409
+        assert response.json()["status"] == "busy"
+        assert response.json()["error"]
+    assert len(publisher.published) == 1
+
+
+async def test_pending_retry_is_409_with_next_retry_at(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+    workflows: InMemoryWorkflowRepository,
+    clock: FakeClock,
+    finish_run: FinishRun,
+) -> None:
+    await create_workflow("wf")
+    assert (await api.post("/workflows/wf/trigger")).status_code == 200
+    retry_at = clock.now() + timedelta(seconds=4)
+    await finish_run(
+        "wf", trigger_status=TriggerStatus.PENDING, next_run=retry_at, keep_execution=True
+    )
+
+    response = await api.post("/workflows/wf/trigger")
+
+    assert response.status_code == 409
+    payload = response.json()
+    assert payload["status"] == "pending"
+    assert payload["error"]
+    assert datetime.fromisoformat(payload["nextRetryAt"]) == retry_at
+    assert len(publisher.published) == 1
+    stored = await workflows.get("wf")
+    assert stored is not None and stored.trigger.status == TriggerStatus.PENDING
+
+
+async def test_idle_again_after_the_run_is_released(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+    finish_run: FinishRun,
+) -> None:
+    await create_workflow("wf")
+    assert (await api.post("/workflows/wf/trigger")).status_code == 200
+    await finish_run("wf")
+
+    response = await api.post("/workflows/wf/trigger")
+
+    assert response.status_code == 200
+    assert len(publisher.published) == 2
+    assert publisher.published[0].execution_id != publisher.published[1].execution_id
+
+
+async def test_rate_limit_429_then_window_resets(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+    clock: FakeClock,
+    finish_run: FinishRun,
+) -> None:
+    await create_workflow("wf")
+    await create_workflow("other")
+    clock.advance(15)  # the fake clock starts on a minute boundary
+    for _ in range(60):
+        assert (await api.post("/workflows/wf/trigger")).status_code == 200
+        await finish_run("wf")
+
+    limited = await api.post("/workflows/wf/trigger")
+
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "45"
+    assert limited.json()["error"]
+    assert len(publisher.published) == 60
+    assert (await api.post("/workflows/other/trigger")).status_code == 200, "per workflow"
+
+    clock.advance(44)
+    assert (await api.post("/workflows/wf/trigger")).status_code == 429
+    clock.advance(1)
+    assert (await api.post("/workflows/wf/trigger")).status_code == 200
+
+
+@pytest.mark.parametrize("settings", [{"trigger_rate_limit": 0}], indirect=True)
+async def test_rate_limit_zero_disables_it(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+    finish_run: FinishRun,
+) -> None:
+    await create_workflow("wf")
+    for _ in range(75):
+        assert (await api.post("/workflows/wf/trigger")).status_code == 200
+        await finish_run("wf")
+
+    assert len(publisher.published) == 75
+
+
+async def test_concurrent_triggers_have_exactly_one_winner(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+) -> None:
+    await create_workflow("wf")
+
+    responses = await asyncio.gather(*(api.post("/workflows/wf/trigger") for _ in range(20)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * 19
+    assert all(r.json()["status"] == "busy" for r in responses if r.status_code == 409)
+    assert [r.workflow_id for r in publisher.published] == ["wf"]
+
+
+@pytest.mark.parametrize("settings", [{"trigger_rate_limit": 1}], indirect=True)
+async def test_publish_failure_is_503_and_undoes_the_claim(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+    workflows: InMemoryWorkflowRepository,
+) -> None:
+    await create_workflow("wf")
+    publisher.fail_next = 1
+
+    failed = await api.post("/workflows/wf/trigger")
+
+    assert failed.status_code == 503
+    assert failed.json()["error"]
+    assert publisher.published == []
+    stored = await workflows.get("wf")
+    assert stored is not None
+    assert stored.status == WorkflowStatus.ACTIVE and stored.trigger.status is None
+    # the limit is 1 per minute: the failed attempt must not have used it up
+    retried = await api.post("/workflows/wf/trigger")
+    assert retried.status_code == 200, retried.text
+    assert [r.workflow_id for r in publisher.published] == ["wf"]
+
+
+async def test_archived_workflow_is_refused_not_scheduled_but_readable(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    publisher: InMemoryPublisher,
+    workflows: InMemoryWorkflowRepository,
+    clock: FakeClock,
+) -> None:
+    await create_workflow("manual")
+    await create_workflow("periodic-archived", interval="10s")
+    await create_workflow("periodic-live", interval="10s")
+
+    archived_at = clock.now()
+    for workflow_id in ("manual", "periodic-archived"):
+        deleted = await api.delete(f"/workflows/{workflow_id}")
+        assert deleted.status_code == 204
+        assert deleted.content == b""
+
+    refused = await api.post("/workflows/manual/trigger")
+    assert refused.status_code == 409
+    assert refused.json()["status"] == "archived"
+    assert refused.json()["error"]
+    assert publisher.published == []
+
+    clock.advance(60)
+    due = await workflows.find_due(clock.now(), after=None, limit=10)
+    assert [d.workflow_id for d in due] == ["periodic-live"]
+
+    for workflow_id in ("manual", "periodic-archived"):
+        read = await api.get(f"/workflows/{workflow_id}")
+        assert read.status_code == 200
+        assert datetime.fromisoformat(read.json()["archived_at"]) == archived_at
+        history = await api.get(f"/workflows/{workflow_id}/executions")
+        assert history.status_code == 200
+    live = await api.get("/workflows/periodic-live")
+    assert live.json()["archived_at"] is None
+
+
+async def test_delete_unknown_is_404_and_delete_is_idempotent(
+    api: httpx.AsyncClient,
+    create_workflow: CreateWorkflow,
+    workflows: InMemoryWorkflowRepository,
+    clock: FakeClock,
+) -> None:
+    missing = await api.delete("/workflows/nope")
+    assert missing.status_code == 404
+    assert missing.json()["error"]
+
+    await create_workflow("wf")
+    archived_at = clock.now()
+    assert (await api.delete("/workflows/wf")).status_code == 204
+    clock.advance(5)
+    assert (await api.delete("/workflows/wf")).status_code == 204
+
+    stored = await workflows.get("wf")
+    assert stored is not None and stored.archived_at == archived_at
