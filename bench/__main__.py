@@ -38,6 +38,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                              "(the ceilings always run)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results directory (default bench/results, smoke: .../smoke)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy profiles of the runner and the API during the "
+                             "throughput runs (next to the report; slows them down)")
     args = parser.parse_args(argv)
     chosen = [p.strip() for p in args.only.split(",") if p.strip()] or list(PARTS)
     unknown = set(chosen) - set(PARTS)
@@ -55,6 +58,7 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
         mongo_url=os.environ.get("DATABASE_URL", "mongodb://127.0.0.1:27017"),
         kafka_url=os.environ.get("KAFKA_URL", "127.0.0.1:9092"), concurrency=concurrency,
         workdir=Path(tempfile.mkdtemp(prefix="bench-logs-")),
+        profile_dir=args.out if args.profile else None,
     )
     started = time.monotonic()
     results: dict[str, Any] = ctx.results

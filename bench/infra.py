@@ -60,6 +60,7 @@ class Context:
     kafka_url: str
     concurrency: int
     workdir: Path
+    profile_dir: Path | None = None
     results: dict[str, Any] = field(default_factory=dict)
     stacks: list[Stack] = field(default_factory=list)
     databases: set[str] = field(default_factory=set)

@@ -19,6 +19,7 @@ from bench.probes import (
     scrape,
     wait_for,
 )
+from bench.profile import sampled
 from bench.seed import (
     count_unreleased,
     executions_of,
@@ -89,11 +90,14 @@ async def concurrent(
     before = {k: await scrape(ctx.http, url) for k, url in services.items()}
     done_before = metric(before["runner"], "executions_total")
     sampler = RssSampler(system.runner.proc.pid).start()  # type: ignore[union-attr]
-    started = time.time()
-    sent = await trigger_all(ctx.http, system.api, ids, concurrency=TRIGGER_CONCURRENCY)
-    triggered = time.time()
-    accepted = sum(1 for s in sent if s.status == 200)
-    await wait_done(ctx, system, ids, done_before, accepted)
+    pids = {"runner": system.runner.proc.pid, "api": system.stack.services[  # type: ignore
+        "workflows_svc"].proc.pid}
+    async with sampled(pids, ctx.profile_dir, variant):
+        started = time.time()
+        sent = await trigger_all(ctx.http, system.api, ids, concurrency=TRIGGER_CONCURRENCY)
+        triggered = time.time()
+        accepted = sum(1 for s in sent if s.status == 200)
+        await wait_done(ctx, system, ids, done_before, accepted)
     after = {k: await scrape(ctx.http, url) for k, url in services.items()}
     sampler.stop()
     execs = await executions_of(system.db, ids)

@@ -12,10 +12,20 @@ from runner_svc.actions import ActionRunner
 from runner_svc.outcome import first_action_to_run, release_for, settle
 from shared.logs import get_logger
 from shared.metrics import EXECUTIONS, SKIPPED_REQUESTS
-from shared.models import Execution, ExecutionRequest, ExecutionStatus, Workflow
+from shared.models import (
+    ActionResultStatus,
+    Execution,
+    ExecutionRequest,
+    ExecutionStatus,
+    Workflow,
+)
 from shared.ports import Clock, ExecutionRepository, WorkflowRepository
 
 log = get_logger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another runner took this workflow over while this attempt ran."""
 
 
 class ExecutionWorker:
@@ -101,12 +111,16 @@ class ExecutionWorker:
                 continue
             result = await self._actions.run(action)
             results.append(result)
-            if result.status != "ok":
+            if result.status != ActionResultStatus.OK:
                 failed_action = action.action_id
                 break
         settled = settle(execution, failed_action, self._clock.now())
         settled.executed_actions = results
-        await self._executions.save_attempt(settled, new_results_from=recorded)
+        saved = await self._executions.save_attempt(
+            settled, new_results_from=recorded, expected_retries=execution.retries
+        )
+        if not saved:
+            raise LeaseLost("the execution changed during this attempt; its result is dropped")
         log.info("attempt finished", status=settled.status.value, retries=settled.retries,
                  failed_action=failed_action)
         return settled

@@ -120,8 +120,15 @@ class ExecutionRepository(Protocol):
         """The stored execution with this id, inserting `execution` if there is none."""
         ...
 
-    async def save_attempt(self, execution: Execution, *, new_results_from: int) -> None:
-        """Persist status, counters and the results appended since `new_results_from`."""
+    async def save_attempt(
+        self, execution: Execution, *, new_results_from: int, expected_retries: int | None = None
+    ) -> bool:
+        """Persist status, counters and the results appended since `new_results_from`.
+
+        With `expected_retries`, only while the stored execution is still pending with that
+        many retries left (a compare-and-set: a runner that lost its lease cannot overwrite
+        the attempt of the runner that took over); whether it was saved.
+        """
         ...
 
     async def get(self, execution_id: str) -> Execution | None: ...

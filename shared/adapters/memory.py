@@ -225,8 +225,16 @@ class InMemoryExecutionRepository:
         stored = self._items.setdefault(execution.id, execution.model_copy(deep=True))
         return stored.model_copy(deep=True)
 
-    async def save_attempt(self, execution: Execution, *, new_results_from: int) -> None:
-        stored = self._items[execution.id]
+    async def save_attempt(
+        self, execution: Execution, *, new_results_from: int, expected_retries: int | None = None
+    ) -> bool:
+        stored = self._items.get(execution.id)
+        if stored is None:
+            return False
+        if expected_retries is not None and (
+            stored.status != ExecutionStatus.PENDING or stored.retries != expected_retries
+        ):
+            return False
         stored.status = execution.status
         stored.retries = execution.retries
         stored.last_failed_action = execution.last_failed_action
@@ -234,6 +242,7 @@ class InMemoryExecutionRepository:
         stored.executed_actions.extend(
             r.model_copy() for r in execution.executed_actions[new_results_from:]
         )
+        return True
 
     async def get(self, execution_id: str) -> Execution | None:
         found = self._items.get(execution_id)

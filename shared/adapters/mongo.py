@@ -227,7 +227,9 @@ class MongoExecutionRepository:
         assert doc is not None, "an upsert returns the document"
         return self._handler.from_document(doc)
 
-    async def save_attempt(self, execution: Execution, *, new_results_from: int) -> None:
+    async def save_attempt(
+        self, execution: Execution, *, new_results_from: int, expected_retries: int | None = None
+    ) -> bool:
         new_results = [r.model_dump(mode="python") for r in
                        execution.executed_actions[new_results_from:]]
         update: Doc = {"$set": {
@@ -237,7 +239,11 @@ class MongoExecutionRepository:
         }}
         if new_results:
             update["$push"] = {"executed_actions": {"$each": new_results}}
-        await self._col.update_one({"id": execution.id}, update)
+        query: Doc = {"id": execution.id}
+        if expected_retries is not None:
+            query.update(status="pending", retries=expected_retries)
+        result = await self._col.update_one(query, update)
+        return result.matched_count == 1
 
     async def get(self, execution_id: str) -> Execution | None:
         doc = await self._col.find_one({"id": execution_id})

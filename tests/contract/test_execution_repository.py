@@ -122,3 +122,22 @@ async def test_list_for_workflow_filters_by_status(repos: Repos) -> None:
     )
     for row in ok:
         assert_utc_ms(row.created_at)
+
+
+async def test_save_attempt_with_expected_retries_is_a_compare_and_set(repos: Repos) -> None:
+    await repos.executions.get_or_create(execution("e1"))
+    first = execution("e1", retries=3, last_failed_action=1, executed_actions=[
+        {"action_id": 1, "status": "failed", "logs": "first runner"},
+    ])
+    stale = execution("e1", status="ok", finished_at=at(3), executed_actions=[
+        {"action_id": 1, "status": "ok", "logs": "runner that lost its lease"},
+    ])
+
+    assert await repos.executions.save_attempt(first, new_results_from=0, expected_retries=4)
+    assert not await repos.executions.save_attempt(stale, new_results_from=0, expected_retries=4)
+
+    stored = await repos.executions.get("e1")
+    assert stored is not None
+    assert (stored.status, stored.retries) == (ExecutionStatus.PENDING, 3)
+    assert [r.logs for r in stored.executed_actions] == ["first runner"]
+    assert not await repos.executions.save_attempt(first, new_results_from=0, expected_retries=4)

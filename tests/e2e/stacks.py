@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import Any
 
+import pymongo
 import pytest
 
 from tests.harness import Stack
@@ -28,8 +30,17 @@ def running_stack(
     finally:
         LIVE_STACKS.remove(stack)
         stack.stop()
+        _drop_database(mongo_url, stack.database_name)
         if request.session.testsfailed > failed_before:
             reporter = request.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
                 reporter.write_line(f"\n===== logs of stack {label} ({stack.name})")
                 reporter.write_line(stack.logs())
+
+
+def _drop_database(mongo_url: str, name: str) -> None:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        mongo_url, serverSelectionTimeoutMS=5000
+    )
+    with suppress(pymongo.errors.PyMongoError), client:
+        client.drop_database(name)

@@ -89,6 +89,22 @@ def final_attempts_in_logs(logs: list[Path]) -> Counter[str]:
     return seen
 
 
+def scheduler_totals(logs: list[Path]) -> Counter[str]:
+    """Sums of the schedulers' per-tick reports (dispatched, redispatched, recovered, ...)."""
+    totals: Counter[str] = Counter()
+    for path in logs:
+        for line in path.read_text(errors="replace").splitlines():
+            if '"scheduler tick"' not in line:
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event.get("event") == "scheduler tick":
+                totals.update({k: int(v) for k, v in event.items() if isinstance(v, int)})
+    return totals
+
+
 async def executions_by_workflow(db: Db, ids: list[str]) -> dict[str, list[Json]]:
     grouped: dict[str, list[Json]] = defaultdict(list)
     async for doc in db.executions.find({"workflow_id": {"$in": ids}}, {"_id": 0}):

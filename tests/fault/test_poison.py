@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -75,6 +76,11 @@ async def test_poison_messages_are_counted_and_skipped(
     finally:
         await producer.stop()
 
+    events = map(_json_or_none, runner.log_path.read_text(errors="replace").splitlines())
+    logged = Counter(
+        e.get("reason") for e in events if e and e.get("event") == "poison message skipped"
+    )
+    assert all(logged[r] >= EACH for r in POISON), f"poison not logged per reason: {logged}"
     assert runner.proc is not None and runner.proc.poll() is None, "the runner died"
     assert runner.proc.pid == runner_pid
     assert skipped - skipped_before >= EACH, "unknown workflow ids were not counted as skipped"
@@ -84,3 +90,11 @@ async def test_poison_messages_are_counted_and_skipped(
     print(f"\n[fault] poison x{EACH} each: counted {counted}, unknown-id skips "
           f"{skipped - skipped_before:.0f}; runner alive; {summary.line()}; "
           f"{time.monotonic() - started:.0f}s")
+
+
+def _json_or_none(line: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

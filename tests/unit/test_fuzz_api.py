@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from shared.adapters.memory import (
     InMemoryExecutionRepository,
@@ -28,6 +29,14 @@ from workflows_svc.service import WorkflowService
 MIN_REQUESTS = 1_000
 MAX_EXAMPLES = 150
 SENT: Counter[str] = Counter()
+# 400s for rules a JSON Schema cannot state, so schema-valid input may still break them:
+# the 366-day bound of an interval string, the content of an opaque cursor, and the state
+# of the workflow addressed. Only these may answer a schema-valid request with 400.
+SEMANTIC_400 = frozenset({
+    "trigger.interval must be at most 366 days",
+    "cursor is not valid",
+    "Periodic workflows cannot be triggered manually",
+})
 
 
 @asynccontextmanager
@@ -66,8 +75,13 @@ OPERATIONS = {result.ok().label for result in schema.get_all_operations()}
 )
 def test_operation_answers_match_the_schema(case: schemathesis.Case) -> None:
     SENT[case.operation.label] += 1
-    response = case.call_and_validate()
+    response = case.call()
+
     assert response.status_code < 500, response.text
+    excluded = []
+    if response.status_code == 400 and response.json().get("error") in SEMANTIC_400:
+        excluded.append(positive_data_acceptance)
+    case.validate_response(response, excluded_checks=excluded)
 
 
 def test_fuzzing_sent_enough_requests() -> None:
