@@ -71,7 +71,11 @@ port_in_use() { "${PROBE[@]}" port "$HOST:$1" 1 >/dev/null 2>&1; }
 
 mode_file() { printf '%s/%s.mode\n' "$RUN_DIR" "$1"; }
 pid_file() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
-get_mode() { local f; f="$(mode_file "$1")"; [[ -f "$f" ]] && cat "$f" || true; }
+get_mode() {
+    local f
+    f="$(mode_file "$1")"
+    if [[ -f "$f" ]]; then cat "$f"; fi
+}
 set_mode() { mkdir -p "$RUN_DIR"; printf '%s\n' "$2" >"$(mode_file "$1")"; }
 
 # A pid is "ours" only if that process is alive and its command line names this DEPS_DIR's
@@ -308,23 +312,20 @@ start_mongo_local() {
 
 # Decide per service, before starting anything: external | running | docker | local
 plan_service() {
-    local s="$1" envurl url pid
+    local s="$1" envurl
     if [[ "$s" == kafka ]]; then envurl="${KAFKA_URL:-}"; else envurl="${DATABASE_URL:-}"; fi
     if [[ -n "$envurl" ]]; then
         if probe "$s" "$envurl" >/dev/null; then echo external; return; fi
-        log "$( [[ $s == kafka ]] && echo KAFKA_URL || echo DATABASE_URL)=$envurl does not answer; starting one"
+        log "$(if [[ $s == kafka ]]; then echo KAFKA_URL; else echo DATABASE_URL; fi)=$envurl does not answer; starting $s here"
     fi
-    if pid="$(our_pid "$s")"; then echo "running"; return; fi
-    local m; m="$(get_mode "$s")"
-    if [[ "$m" == docker ]] && docker_ok; then echo docker; return; fi
-    url="$(if [[ $s == kafka ]]; then echo "$LOCAL_KAFKA_URL"; else echo "$LOCAL_MONGO_URL"; fi)"
+    if our_pid "$s" >/dev/null; then echo running; return; fi
+    if [[ "$(get_mode "$s")" == docker ]] && docker_ok; then echo docker; return; fi
     case "$DEPS_MODE" in
         local) echo local ;;
         docker) docker_ok || die "DEPS_MODE=docker but no Docker engine answers"; echo docker ;;
         auto) if docker_ok; then echo docker; else echo local; fi ;;
         *) die "DEPS_MODE must be auto, local or docker (got $DEPS_MODE)" ;;
     esac
-    : "$url"
 }
 
 wait_ready() { # wait_ready SERVICE... : until every service's probe answers, bounded
@@ -384,7 +385,6 @@ cmd_up() {
     fi
 
     if ((${#to_start[@]})); then
-        need_java
         for s in "${to_start[@]}"; do
             local port
             if [[ $s == kafka ]]; then port="$KAFKA_PORT"; else port="$MONGO_PORT"; fi
@@ -395,11 +395,12 @@ cmd_up() {
                 continue
             fi
             if port_in_use "$port"; then
-                die "$s: port $HOST:$port is taken by another program that does not answer as $s; free it or set $( [[ $s == kafka ]] && echo KAFKA_PORT || echo MONGO_PORT)"
+                die "$s: port $HOST:$port is taken by another program that does not answer as $s; free it or set $(if [[ $s == kafka ]]; then echo KAFKA_PORT; else echo MONGO_PORT; fi)"
             fi
             if [[ $s == kafka ]] && port_in_use "$KAFKA_CONTROLLER_PORT"; then
                 die "kafka: controller port $HOST:$KAFKA_CONTROLLER_PORT is taken; free it or set KAFKA_CONTROLLER_PORT"
             fi
+            need_java
             if [[ $s == kafka ]]; then install_kafka; else install_mongo; fi
             set_mode "$s" local
             if [[ $s == kafka ]]; then start_kafka_local; else start_mongo_local; fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import uuid
@@ -16,6 +17,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.config import Sizes, service_env
+from bench.probes import listening_pid
 from tests.harness import ROOT, ServiceProcess, Stack
 
 Doc = dict[str, Any]
@@ -90,6 +92,17 @@ class Context:
         self.databases.add(database)
         self.topics.add(stack.base_env()["KAFKA_TOPIC"])
         return stack
+
+    def cpu_pids(self, services: dict[str, ServiceProcess]) -> dict[str, int | None]:
+        """Our services, the DB and Kafka servers, and this process, for a CpuMeter."""
+        db_port = int(self.mongo_url.rsplit(":", 1)[-1].split("/")[0].split("?")[0] or 27017)
+        pids: dict[str, int | None] = {
+            name: svc.proc.pid if svc.proc else None for name, svc in services.items()
+        }
+        pids["db server"] = listening_pid(db_port)
+        pids["kafka server"] = listening_pid(int(self.kafka_url.rsplit(":", 1)[-1]))
+        pids["bench"] = os.getpid()
+        return pids
 
     def database(self, name: str) -> AsyncDatabase[Doc]:
         self.databases.add(name)

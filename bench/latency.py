@@ -20,7 +20,7 @@ async def run(ctx: Context) -> dict[str, Any]:
     now = utcnow()
     await insert(system.db, (manual_doc(i, log_action(), now) for i in ids))
     done_before = metric(await scrape(ctx.http, system.runner.url), "executions_total")
-    sent = await trigger_at_rate(ctx.http, system.api, ids, rate=rate)
+    sent = await trigger_at_rate(system.api, ids, rate=rate)
     accepted = [s for s in sent if s.status == 200]
     await wait_done(ctx, system, ids, done_before, len(accepted))
     finished = {

@@ -114,3 +114,38 @@ def percentiles(values: list[float]) -> dict[str, float | int | None]:
         "n": len(ordered), "p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99),
         "max": round(ordered[-1], 2), "mean": round(statistics.fmean(ordered), 2),
     }
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on a local TCP port (the DB or Kafka server), if visible."""
+    try:
+        for conn in psutil.net_connections("tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == "LISTEN":
+                return conn.pid
+    except (psutil.Error, OSError):
+        return None
+    return None
+
+
+class CpuMeter:
+    """CPU seconds used by named processes over a window, as % of one core."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self._procs = {name: psutil.Process(pid) for name, pid in pids.items() if pid}
+        self._start = time.monotonic()
+        self._before = {name: self._cpu(p) for name, p in self._procs.items()}
+
+    @staticmethod
+    def _cpu(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+            return times.user + times.system
+        except psutil.Error:
+            return float("nan")
+
+    def read(self) -> dict[str, float]:
+        elapsed = time.monotonic() - self._start
+        return {
+            name: round(100 * (self._cpu(p) - self._before[name]) / elapsed, 1)
+            for name, p in self._procs.items()
+        }

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
+from bench.loadgen import HttpPool
 from shared.clock import to_ms
 from shared.mappers import WORKFLOW_HANDLER
 from shared.models import Action, ActionType, Trigger, TriggerType, Workflow
@@ -78,43 +78,40 @@ class Sent:
     status: int = 0
 
 
-async def trigger(http: httpx.AsyncClient, api: str, sent: Sent) -> Sent:
+async def trigger(pool: HttpPool, sent: Sent) -> Sent:
     sent.sent_at = time.time()
     try:
-        response = await http.post(f"{api}/workflows/{sent.workflow_id}/trigger", timeout=30)
-        sent.status = response.status_code
-    except httpx.HTTPError:
+        sent.status, sent.sent_at = await pool.post(f"/workflows/{sent.workflow_id}/trigger")
+    except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError):
         sent.status = -1
     sent.answered_s = time.time() - sent.sent_at
     return sent
 
 
-async def trigger_all(
-    http: httpx.AsyncClient, api: str, ids: list[str], *, concurrency: int
-) -> list[Sent]:
+async def trigger_all(api: str, ids: list[str], *, concurrency: int) -> list[Sent]:
     """Trigger every workflow, `concurrency` requests in flight at a time."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(workflow_id: str) -> Sent:
-        async with gate:
-            return await trigger(http, api, Sent(workflow_id))
-
-    return list(await asyncio.gather(*(one(i) for i in ids)))
+    pool = HttpPool(api, max_connections=concurrency)
+    try:
+        return list(await asyncio.gather(*(trigger(pool, Sent(i)) for i in ids)))
+    finally:
+        await pool.aclose()
 
 
-async def trigger_at_rate(
-    http: httpx.AsyncClient, api: str, ids: list[str], *, rate: float
-) -> list[Sent]:
+async def trigger_at_rate(api: str, ids: list[str], *, rate: float) -> list[Sent]:
     """Open loop: request i leaves at start + i / rate whatever the earlier answers do."""
+    pool = HttpPool(api, max_connections=1000)
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
     tasks = []
-    for i, workflow_id in enumerate(ids):
-        delay = start + i / rate - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(trigger(http, api, Sent(workflow_id))))
-    return list(await asyncio.gather(*tasks))
+    try:
+        for i, workflow_id in enumerate(ids):
+            delay = start + i / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(trigger(pool, Sent(workflow_id))))
+        return list(await asyncio.gather(*tasks))
+    finally:
+        await pool.aclose()
 
 
 async def executions_of(db: AsyncDatabase[Doc], ids: Iterable[str]) -> list[Doc]:

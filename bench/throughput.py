@@ -11,6 +11,7 @@ from typing import Any
 from bench.config import TRIGGER_CONCURRENCY
 from bench.infra import Context, System
 from bench.probes import (
+    CpuMeter,
     RssSampler,
     command_delta,
     mb,
@@ -92,12 +93,17 @@ async def concurrent(
     sampler = RssSampler(system.runner.proc.pid).start()  # type: ignore[union-attr]
     pids = {"runner": system.runner.proc.pid, "api": system.stack.services[  # type: ignore
         "workflows_svc"].proc.pid}
+    cpu = CpuMeter(ctx.cpu_pids({
+        "api": system.stack.services["workflows_svc"], "runner": system.runner,
+        "scheduler": system.scheduler,
+    }))
     async with sampled(pids, ctx.profile_dir, variant):
         started = time.time()
-        sent = await trigger_all(ctx.http, system.api, ids, concurrency=TRIGGER_CONCURRENCY)
+        sent = await trigger_all(system.api, ids, concurrency=TRIGGER_CONCURRENCY)
         triggered = time.time()
         accepted = sum(1 for s in sent if s.status == 200)
         await wait_done(ctx, system, ids, done_before, accepted)
+    cpu_pct = cpu.read()
     after = {k: await scrape(ctx.http, url) for k, url in services.items()}
     sampler.stop()
     execs = await executions_of(system.db, ids)
@@ -113,7 +119,7 @@ async def concurrent(
         "trigger_answer_ms": percentiles([s.answered_s * 1000 for s in sent]),
         **result,
         "rt_runner": round(rt_runner, 2), "rt_api": round(rt_api, 2),
-        "rt_system": round(rt_runner + rt_api, 2), "commands": commands,
+        "rt_system": round(rt_runner + rt_api, 2), "commands": commands, "cpu_pct": cpu_pct,
         **_rss(sampler, rss),
     }
 
@@ -146,11 +152,13 @@ async def drain_backlog(ctx: Context, system: System, n: int) -> dict[str, Any]:
     """The runner alone: stop it, queue n requests, start a fresh runner, time the drain."""
     await system.replace_runner(start=False)
     ids = await _seed(system, "backlog", log_action(), n)
-    sent = await trigger_all(ctx.http, system.api, ids, concurrency=TRIGGER_CONCURRENCY)
+    sent = await trigger_all(system.api, ids, concurrency=TRIGGER_CONCURRENCY)
     accepted = sum(1 for s in sent if s.status == 200)
     await system.replace_runner(start=True)
     sampler = RssSampler(system.runner.proc.pid).start()  # type: ignore[union-attr]
+    cpu = CpuMeter(ctx.cpu_pids({"runner": system.runner}))
     await wait_done(ctx, system, ids, 0.0, accepted)
+    cpu_pct = cpu.read()
     samples = await scrape(ctx.http, system.runner.url)
     sampler.stop()
     execs = await executions_of(system.db, ids)
@@ -165,6 +173,6 @@ async def drain_backlog(ctx: Context, system: System, n: int) -> dict[str, Any]:
     return {
         "n": n, "accepted": accepted, **result, "drain_s": round(last - first, 2),
         "rt_runner": round(sum(commands.values()) / max(1, len(ok)), 2),
-        "commands": {"runner": commands},
+        "commands": {"runner": commands}, "cpu_pct": cpu_pct,
         **_rss(sampler, rss),
     }

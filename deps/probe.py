@@ -25,12 +25,11 @@ def _split_host_port(target: str, default_port: int) -> tuple[str, int]:
     target = target.strip()
     if target.startswith("["):  # [::1]:9092
         host, _, rest = target[1:].partition("]")
-        port = int(rest[1:]) if rest.startswith(":") else default_port
-        return host, port
-    host, sep, port = target.rpartition(":")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    host, sep, port_text = target.rpartition(":")
     if not sep:
         return target, default_port
-    return host, int(port)
+    return host, int(port_text)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -124,7 +123,7 @@ def _bson_cstring(s: str) -> bytes:
     return s.encode() + b"\x00"
 
 
-def _bson_encode(doc: dict) -> bytes:
+def _bson_encode(doc: dict[str, object]) -> bytes:
     out = bytearray()
     for key, value in doc.items():
         if isinstance(value, bool):
@@ -139,11 +138,11 @@ def _bson_encode(doc: dict) -> bytes:
     return struct.pack("<i", len(out) + 5) + bytes(out) + b"\x00"
 
 
-def _bson_decode(data: bytes, off: int = 0) -> tuple[dict, int]:
+def _bson_decode(data: bytes, off: int = 0) -> tuple[dict[str, object], int]:
     (size,) = struct.unpack_from("<i", data, off)
     end = off + size - 1
     off += 4
-    doc: dict = {}
+    doc: dict[str, object] = {}
     while off < end:
         kind = data[off]
         off += 1
@@ -188,7 +187,9 @@ def _bson_decode(data: bytes, off: int = 0) -> tuple[dict, int]:
     return doc, end + 1
 
 
-def _mongo_command(sock: socket.socket, request_id: int, command: dict) -> dict:
+def _mongo_command(
+    sock: socket.socket, request_id: int, command: dict[str, object]
+) -> dict[str, object]:
     body = struct.pack("<I", 0) + b"\x00" + _bson_encode(command)
     header = struct.pack("<iiii", 16 + len(body), request_id, 0, OP_MSG)
     sock.sendall(header + body)

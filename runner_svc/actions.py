@@ -55,8 +55,11 @@ class HttpTargetGuard:
             )
             addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         for address in addresses:
-            if any(address in net for net in self._deny):
-                raise DeniedTarget(f"target address {address} is in a denied network")
+            # `::ffff:a.b.c.d` reaches the IPv4 address a.b.c.d: check it as that too.
+            mapped = getattr(address, "ipv4_mapped", None)
+            for candidate in (address, mapped) if mapped else (address,):
+                if any(candidate in net for net in self._deny):
+                    raise DeniedTarget(f"target address {candidate} is in a denied network")
 
 
 class DefaultActionRunner:

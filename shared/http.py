@@ -73,9 +73,20 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     return error_response(400, _describe(list(exc.errors())))
 
 
+# Why FastAPI could not parse a body (it answers them all "There was an error parsing the body").
+_PARSE_FAILURES = (
+    (RecursionError, "request body is nested too deeply"),
+    (UnicodeDecodeError, "request body is not valid UTF-8"),
+)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    response = error_response(exc.status_code, str(exc.detail))
+    message = next(
+        (text for cause, text in _PARSE_FAILURES if isinstance(exc.__cause__, cause)),
+        str(exc.detail),
+    )
+    response = error_response(exc.status_code, message)
     response.headers.update(exc.headers or {})
     if exc.status_code == 405:
         response.headers["Allow"] = _allowed_methods(request)
@@ -101,6 +112,43 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    _document_validation_as_400(app)
+
+
+def _document_validation_as_400(app: FastAPI) -> None:
+    """Drop the 422 FastAPI documents for every route: validation errors answer 400 here.
+
+    Each route lists the 400 it can give (an `{"error": ...}` body) in its own `responses`.
+    """
+
+    def amend(schema: dict[str, Any]) -> None:
+        for _, operation in _operations(schema):
+            operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+
+    amend_openapi(app, amend)
+
+
+def amend_openapi(app: FastAPI, amend: Callable[[dict[str, Any]], None]) -> None:
+    """Apply `amend` to the app's OpenAPI document when it is first generated."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            amend(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _operations(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (path, operation)
+        for path, item in schema.get("paths", {}).items()
+        for operation in item.values()
+    ]
 
 
 _READY_CONTENT = {"application/json": {"schema": {
@@ -217,3 +265,22 @@ async def _body_too_large(_: Request, __: Exception) -> Response:
 def install_limits(app: FastAPI, *, max_body_bytes: int, api_key: str | None) -> None:
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_middleware(LimitsMiddleware, max_body_bytes=max_body_bytes, api_key=api_key)
+    if api_key:
+        amend_openapi(app, _document_api_key)
+
+
+def _document_api_key(schema: dict[str, Any]) -> None:
+    """The `X-API-Key` scheme, and its 401, on every route but the open ones."""
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["ApiKey"] = {
+        "type": "apiKey", "in": "header", "name": "X-API-Key",
+    }
+    error = components.get("schemas", {}).get("ErrorOut")
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for path, operation in _operations(schema):
+        if path in OPEN_PATHS:
+            continue
+        operation["security"] = [{"ApiKey": []}]
+        operation.setdefault("responses", {})["401"] = {
+            "description": "missing or invalid API key", **({"content": body} if error else {}),
+        }

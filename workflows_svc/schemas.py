@@ -21,7 +21,8 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Only the documented (alias) names: `workflow_id` for `workflowId` is an unknown field.
+    model_config = ConfigDict(extra="forbid")
 
 
 class LogActionIn(_Strict):

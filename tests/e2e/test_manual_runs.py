@@ -97,7 +97,7 @@ async def test_always_failing_target_ends_failed_then_accepts_a_new_trigger(
     await create_workflow(client, workflow_id, [http_action(url), log_action("never runs")])
 
     assert (await trigger(client, workflow_id)).status_code == 200
-    [execution] = await wait_finished(client, workflow_id, timeout_s=30)
+    [execution] = await wait_finished(client, workflow_id, timeout_s=60)
 
     assert execution["status"] == "failed"
     assert execution["retries"] == 0
@@ -111,7 +111,7 @@ async def test_always_failing_target_ends_failed_then_accepts_a_new_trigger(
 
     again = await trigger(client, workflow_id)
     assert again.status_code == 200, again.text
-    found = await wait_finished(client, workflow_id, count=2, timeout_s=30)
+    found = await wait_finished(client, workflow_id, count=2, timeout_s=60)
     assert [e["status"] for e in found] == ["failed", "failed"]
     assert found[0]["id"] != execution["id"]
 
@@ -122,7 +122,7 @@ async def test_concurrent_triggers_have_exactly_one_winner(
     workflow_id = unique_id("e2e-race")
     # A slow action keeps the run busy while the 20 requests arrive.
     async with httpx.AsyncClient(base_url=stack.api, timeout=30.0) as http:
-        await create_workflow(http, workflow_id, [http_action(f"{target.url}/slow?ms=1500")])
+        await create_workflow(http, workflow_id, [http_action(f"{target.url}/slow?ms=3000")])
         responses = await asyncio.gather(*(trigger(http, workflow_id) for _ in range(20)))
 
         codes = sorted(r.status_code for r in responses)

@@ -26,7 +26,7 @@ async def test_periodic_runs_repeatedly_until_archived(client: httpx.AsyncClient
         found = [e for e in await executions(client, workflow_id) if e["status"] == "ok"]
         return found if len(found) >= 3 else None
 
-    runs = await eventually(three_ok_runs, timeout_s=20, what="3 periodic runs")
+    runs = await eventually(three_ok_runs, timeout_s=30, what="3 periodic runs")
     created = [datetime.fromisoformat(e["created_at"]) for e in reversed(runs)]
     assert created == sorted(created)
     assert len(set(created)) == len(created)

@@ -43,7 +43,7 @@ def test_sigterm_stops_each_service_cleanly(
     with httpx.Client(base_url=doomed_stack.api, timeout=15.0) as client:
         created = client.post("/workflows", json={
             "workflowId": workflow_id, "trigger": {"type": "manual"},
-            "actions": [http_action(f"{target.url}/slow?ms=1500")],
+            "actions": [http_action(f"{target.url}/slow?ms=3000")],
         })
         assert created.status_code == 201, created.text
         assert client.post(f"/workflows/{workflow_id}/trigger").status_code == 200

@@ -117,7 +117,7 @@ def _pid(deps_dir: Path) -> int | None:
 
 
 async def _write_restart_read(
-    url: str, restart: Callable[[], None], pid_of: Callable[[], int | None] | None
+    url: str, restart: Callable[[], object], pid_of: Callable[[], int | None] | None
 ) -> None:
     """Write a document (and a unique index), restart the server, read it back."""
     db_name = f"restart_{uuid.uuid4().hex[:8]}"

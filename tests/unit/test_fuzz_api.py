@@ -1,9 +1,12 @@
 """Fuzz workflows_svc from its own OpenAPI schema: no 5xx, every answer matches the schema.
 
 Schemathesis runs the app in-process (its own event-loop thread, lifespan included) on the
-in-memory adapters. Each operation gets its explicit examples, the coverage phase's boundary
-values and `MAX_EXAMPLES` generated cases (valid and invalid); every request sent is counted,
-and the last test checks that together they sent at least `MIN_REQUESTS`.
+in-memory adapters, seeded with a few workflows and executions. Each operation gets the
+coverage phase's boundary values and `MAX_EXAMPLES` generated cases, valid and invalid; each
+response goes through every default check (no server error, status code, content type,
+headers and body conform to the schema, invalid data rejected, valid data accepted).
+Every request sent is counted, and the last test checks that together they sent at least
+`MIN_REQUESTS`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -22,6 +26,17 @@ from shared.adapters.memory import (
     InMemoryWorkflowRepository,
 )
 from shared.clock import FakeClock
+from shared.models import (
+    Action,
+    ActionResult,
+    ActionResultStatus,
+    ActionType,
+    Execution,
+    ExecutionStatus,
+    Trigger,
+    TriggerType,
+    Workflow,
+)
 from shared.settings import Settings
 from workflows_svc.app import Wired, create_app
 from workflows_svc.service import WorkflowService
@@ -29,25 +44,62 @@ from workflows_svc.service import WorkflowService
 MIN_REQUESTS = 1_000
 MAX_EXAMPLES = 150
 SENT: Counter[str] = Counter()
+STATUSES: Counter[int] = Counter()
 # 400s for rules a JSON Schema cannot state, so schema-valid input may still break them:
 # the 366-day bound of an interval string, the content of an opaque cursor, and the state
 # of the workflow addressed. Only these may answer a schema-valid request with 400.
-SEMANTIC_400 = frozenset({
-    "trigger.interval must be at most 366 days",
-    "cursor is not valid",
-    "Periodic workflows cannot be triggered manually",
-})
+SEMANTIC_400 = frozenset(
+    {
+        "trigger.interval must be at most 366 days",
+        "cursor is not valid",
+        "Periodic workflows cannot be triggered manually",
+    }
+)
+
+
+async def seed(
+    workflows: InMemoryWorkflowRepository, executions: InMemoryExecutionRepository, now: datetime
+) -> None:
+    """State under the ids a fuzzer draws first ("0", "00", ...), so reads return data."""
+    actions = [
+        Action(action_id=1, type=ActionType.LOG, message="hello"),
+        Action(action_id=2, type=ActionType.HTTP_REQUEST, url="https://example.com", method="GET"),
+    ]
+    manual = Trigger(type=TriggerType.MANUAL)
+    periodic = Trigger(
+        type=TriggerType.PERIODIC, interval="30s", interval_ms=30_000,
+        next_run=now + timedelta(seconds=30),
+    )
+    await workflows.create(Workflow(workflow_id="0", created_at=now, trigger=manual,
+                                    actions=actions))
+    await workflows.create(Workflow(workflow_id="00", created_at=now, trigger=periodic,
+                                    actions=actions))
+    await workflows.create(Workflow(workflow_id="000", created_at=now, archived_at=now,
+                                    trigger=manual, actions=actions))
+    ok = ActionResult(action_id=1, status=ActionResultStatus.OK, logs="hello")
+    failed = ActionResult(action_id=2, status=ActionResultStatus.FAILED, logs="timed out")
+    for execution in [
+        Execution(id="0", workflow_id="0", status=ExecutionStatus.OK, created_at=now,
+                  finished_at=now, retries=3, total_actions=2,
+                  executed_actions=[ok, ok.model_copy(update={"action_id": 2})]),
+        Execution(id="00", workflow_id="0", status=ExecutionStatus.FAILED,
+                  created_at=now + timedelta(seconds=1), finished_at=now, retries=0,
+                  last_failed_action=2, total_actions=2, executed_actions=[ok, failed]),
+        Execution(id="000", workflow_id="0", created_at=now + timedelta(seconds=2), retries=4,
+                  total_actions=2),
+    ]:
+        await executions.get_or_create(execution)
 
 
 @asynccontextmanager
 async def in_memory(config: Settings) -> AsyncIterator[Wired]:
+    workflows, executions, clock = (
+        InMemoryWorkflowRepository(), InMemoryExecutionRepository(), FakeClock()
+    )
+    await seed(workflows, executions, clock.now())
     service = WorkflowService(
-        workflows=InMemoryWorkflowRepository(),
-        executions=InMemoryExecutionRepository(),
-        publisher=InMemoryPublisher(),
-        clock=FakeClock(),
-        min_interval_s=config.min_interval_s,
-        trigger_rate_limit=config.trigger_rate_limit,
+        workflows=workflows, executions=executions, publisher=InMemoryPublisher(), clock=clock,
+        min_interval_s=config.min_interval_s, trigger_rate_limit=config.trigger_rate_limit,
     )
 
     async def ok() -> bool:
@@ -63,19 +115,15 @@ OPERATIONS = {result.ok().label for result in schema.get_all_operations()}
 
 @schema.parametrize()
 @settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    deadline=None,
-    database=None,
+    max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
     suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.data_too_large,
+        HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
     ],
 )
 def test_operation_answers_match_the_schema(case: schemathesis.Case) -> None:
     SENT[case.operation.label] += 1
     response = case.call()
+    STATUSES[response.status_code] += 1
 
     assert response.status_code < 500, response.text
     excluded = []
@@ -88,5 +136,8 @@ def test_fuzzing_sent_enough_requests() -> None:
     """Runs after the fuzz tests above (module order): all of them ran and sent enough."""
     assert set(SENT) == OPERATIONS, "run the whole module: some operations were not fuzzed"
     total = sum(SENT.values())
-    print(f"fuzz requests: {total} ({dict(sorted(SENT.items()))})")
+    print(
+        f"fuzz requests: {total}; per operation {dict(sorted(SENT.items()))}; "
+        f"per status {dict(sorted(STATUSES.items()))}"
+    )
     assert total >= MIN_REQUESTS, dict(SENT)
