@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -67,6 +68,7 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
         "command": shlex.join([".venv/bin/python", "-m", "bench", *argv]),
         "started": datetime.now(UTC).isoformat(timespec="seconds"), "parts": args.parts,
         "runner_concurrency": concurrency, "service_env": service_env(concurrency),
+        "scale_cap_s": ctx.sizes.scale_cap_s,
         "service_logs": str(ctx.workdir),
     }
     errors: dict[str, str] = {}
@@ -90,6 +92,11 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
     finally:
         await ctx.close()
     results["errors"] = errors
+    if errors:
+        print(f"[bench] service logs kept in {ctx.workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(ctx.workdir, ignore_errors=True)
+        results["meta"].pop("service_logs", None)
     results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
     results["meta"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = report.evaluate(results)
@@ -100,7 +107,7 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
         plots.lateness(results["precision"], args.out / "lateness.png")
     path = report.write(results, args.out)
     print(path.read_text())
-    print(f"[bench] report: {path}  (service logs: {ctx.workdir})")
+    print(f"[bench] report: {path}")
     return 1 if errors else 0
 
 

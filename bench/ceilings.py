@@ -36,30 +36,36 @@ async def db_ceiling(ctx: Context) -> dict[str, Any]:
     ids = [f"cas-{i:05d}" for i in range(workers * DOCS_PER_WORKER)]
     await insert(db, ({**manual_doc(i, log_action(), now), "status": "scheduled"} for i in ids))
     col = db["workflows"]
-    concurrent = await _cas_run(col, ids, workers, ctx.sizes.db_ceiling_s)
-    single = await _cas_run(col, ids, 1, ctx.sizes.db_latency_s)
+    concurrent = await cas_run(col, ids, workers, ctx.sizes.db_ceiling_s)
+    single = await cas_run(col, ids, 1, ctx.sizes.db_latency_s)
     return {
         "concurrency": workers, "ops": concurrent["ops"], "ops_per_s": concurrent["ops_per_s"],
         "latency_ms": concurrent["latency_ms"], "single_ops_per_s": single["ops_per_s"],
         "single_latency_ms": single["latency_ms"], "seconds": concurrent["seconds"],
+        "documents": len(ids),
     }
 
 
-async def _cas_run(
-    col: AsyncCollection[dict[str, Any]], ids: list[str], workers: int, duration_s: float
+async def cas_run(
+    col: AsyncCollection[dict[str, Any]], ids: list[str], workers: int, duration_s: float,
+    *, idle: str = "scheduled",
 ) -> dict[str, Any]:
+    """Workers flip their own documents idle <-> locked with find_one_and_update (filter
+    on workflow_id, status and archived_at, like the runner's claim); all idle at the end."""
+    workers = max(1, min(workers, len(ids)))
     latencies: list[float] = []
-    lease = utcnow() + timedelta(minutes=5)
-    await col.update_many({}, {"$set": {"status": "scheduled"}})
+    lease = utcnow() + timedelta(minutes=30)
+    back = {"$set": {"status": idle, "lock": None}}
+    await col.update_many({"status": "locked"}, back)
 
     async def worker(w: int) -> int:
         mine = ids[w::workers]
-        state = {i: "scheduled" for i in mine}
+        state = {i: idle for i in mine}
         done = 0
         while time.perf_counter() < stop:
             workflow_id = mine[done % len(mine)]
             current = state[workflow_id]
-            target = "locked" if current == "scheduled" else "scheduled"
+            target = "locked" if current == idle else idle
             started = time.perf_counter()
             doc = await col.find_one_and_update(
                 {"workflow_id": workflow_id, "status": current, "archived_at": None},
@@ -77,6 +83,7 @@ async def _cas_run(
     stop = begun + duration_s
     ops = sum(await asyncio.gather(*(worker(w) for w in range(workers))))
     elapsed = time.perf_counter() - begun
+    await col.update_many({"status": "locked"}, back)
     return {
         "ops": ops, "seconds": round(elapsed, 2), "ops_per_s": round(ops / elapsed, 1),
         "latency_ms": percentiles(latencies),
@@ -84,8 +91,8 @@ async def _cas_run(
 
 
 async def kafka_ceiling(ctx: Context) -> dict[str, Any]:
-    """Pipelined produce -> consume with our producer settings (acks=all, idempotent,
-    linger 0) and our consumer's fetch settings; then one-at-a-time round trips."""
+    """Pipelined produce -> consume with our producer (make_producer) and our consumer's
+    fetch settings; then one-at-a-time round trips."""
     topic = f"bench-ceiling-{uuid.uuid4().hex[:8]}"
     ctx.topics.add(topic)
     await ensure_topic(ctx.kafka_url, topic, PARTITIONS)
@@ -104,7 +111,10 @@ async def kafka_ceiling(ctx: Context) -> dict[str, Any]:
     finally:
         await producer.stop()
         await consumer.stop()
-    return {"partitions": PARTITIONS, **bulk, **pings}
+    idempotent = getattr(producer, "_txn_manager", None) is not None
+    return {"partitions": PARTITIONS, "producer": "ours (shared.adapters.kafka.make_producer): "
+            f"acks=all, {'idempotent' if idempotent else 'not idempotent'}, linger 0",
+            **bulk, **pings}
 
 
 async def _until_assigned(consumer: AIOKafkaConsumer) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Sizes:
     db_ceiling_s: float          # duration of the DB compare-and-set ceiling run
     db_latency_s: float          # duration of the one-at-a-time DB latency run
+    adjacent_ceiling_s: float    # DB ceiling on the measured collection, just before a run
     kafka_messages: int          # produce -> consume ceiling
     kafka_pings: int             # one-at-a-time produce -> consume latency samples
     throughput_n: int            # e2e throughput, one `log` action
@@ -17,21 +18,23 @@ class Sizes:
     latency_rate: float          # triggers per second
     latency_s: float             # seconds of triggering
     scale_sizes: tuple[int, ...]  # due periodic workflows
+    scale_cap_s: float           # longest wait for one size's dispatches after the due instant
     precision_workflows: int
     precision_interval_s: int
     precision_s: float
 
 
 FULL = Sizes(
-    db_ceiling_s=10, db_latency_s=2, kafka_messages=20_000, kafka_pings=300,
-    throughput_n=3000, http_n=1000, backlog_n=3000, latency_rate=100, latency_s=30,
-    scale_sizes=(1000, 10_000, 50_000), precision_workflows=50, precision_interval_s=2,
-    precision_s=60,
+    db_ceiling_s=10, db_latency_s=2, adjacent_ceiling_s=3, kafka_messages=20_000, kafka_pings=300,
+    throughput_n=2000, http_n=2000, backlog_n=2000, latency_rate=100, latency_s=30,
+    scale_sizes=(1000, 10_000, 50_000), scale_cap_s=120, precision_workflows=50,
+    precision_interval_s=2, precision_s=60,
 )
 SMOKE = Sizes(
-    db_ceiling_s=1.5, db_latency_s=0.5, kafka_messages=1000, kafka_pings=20,
+    db_ceiling_s=1.5, db_latency_s=0.5, adjacent_ceiling_s=0.5, kafka_messages=1000, kafka_pings=20,
     throughput_n=20, http_n=20, backlog_n=20, latency_rate=20, latency_s=3,
-    scale_sizes=(100, 200), precision_workflows=10, precision_interval_s=2, precision_s=6,
+    scale_sizes=(100, 200), scale_cap_s=30, precision_workflows=10, precision_interval_s=2,
+    precision_s=6,
 )
 
 TRIGGER_CONCURRENCY = 64     # in-flight HTTP triggers when "as fast as the API takes them"

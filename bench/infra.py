@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.config import Sizes, service_env
 from bench.probes import listening_pid
+from bench.seed import utcnow
 from tests.harness import ROOT, ServiceProcess, Stack
 
 Doc = dict[str, Any]
@@ -43,6 +45,21 @@ class System:
     @property
     def scheduler(self) -> ServiceProcess:
         return self.stack.services["scheduler_svc"]
+
+    async def reset(self, timeout_s: float = 60.0) -> None:
+        """Empty both collections between measurements, so each one starts from the same
+        state: archive everything, let attempts in flight end, delete."""
+        workflows = self.db["workflows"]
+        await workflows.update_many(
+            {"archived_at": None}, {"$set": {"archived_at": utcnow(), "trigger.next_run": None}}
+        )
+        deadline = time.monotonic() + timeout_s
+        while await workflows.count_documents({"status": "locked"}, limit=1):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        await workflows.delete_many({})
+        await self.db["executions"].delete_many({})
 
     async def replace_runner(self, *, start: bool) -> None:
         """Stop the runner; start a fresh one if asked (call again with start=True later)."""
@@ -119,7 +136,7 @@ class Context:
         """tests/target_server.py's TargetServer, in its own process (see bench/target.py)."""
         if self._target_url is None:
             self._target, self._target_url = await asyncio.to_thread(_start_target)
-        return self._target_url
+        return str(self._target_url)
 
     async def close(self) -> None:
         """Stop every process, drop the benchmark databases, delete the topics."""

@@ -13,6 +13,7 @@ from bench.throughput import wait_done
 
 async def run(ctx: Context) -> dict[str, Any]:
     system = await ctx.system()
+    await system.reset()
     rate, duration = ctx.sizes.latency_rate, ctx.sizes.latency_s
     n = int(rate * duration)
     prefix = f"lat-{uuid.uuid4().hex[:6]}"

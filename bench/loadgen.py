@@ -8,6 +8,11 @@ import time
 from urllib.parse import urlsplit
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+IDLE_LIMIT_S = 3.0  # uvicorn closes keep-alive connections idle for 5 s
+
+
+class _ClosedBeforeAnswer(ConnectionError):
+    """A reused connection was closed by the server before any answer."""
 
 
 class HttpPool:
@@ -17,7 +22,7 @@ class HttpPool:
         parts = urlsplit(base_url)
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 80
-        self._idle: list[Connection] = []
+        self._idle: list[tuple[Connection, float]] = []
         self._gate = asyncio.Semaphore(max_connections)
         self._open: set[asyncio.StreamWriter] = set()
 
@@ -26,18 +31,37 @@ class HttpPool:
         at which the request started, once a connection slot was free."""
         async with self._gate:
             started = time.time()
-            conn = self._idle.pop() if self._idle else await self._connect()
+            conn = self._reusable()
             try:
                 async with asyncio.timeout(timeout_s):
-                    status, keep = await self._exchange(conn, path)
+                    if conn is not None:
+                        try:
+                            status, keep = await self._exchange(conn, path)
+                        except _ClosedBeforeAnswer:
+                            # The server closed it while idle: it never saw the request.
+                            self._close(conn)
+                            conn = None
+                    if conn is None:
+                        conn = await self._connect()
+                        status, keep = await self._exchange(conn, path)
             except BaseException:
-                self._close(conn)
+                if conn is not None:
+                    self._close(conn)
                 raise
             if keep:
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
             else:
                 self._close(conn)
             return status, started
+
+    def _reusable(self) -> Connection | None:
+        """The most recently used idle connection not near the server's keep-alive limit."""
+        while self._idle:
+            conn, since = self._idle.pop()
+            if time.monotonic() - since < IDLE_LIMIT_S and not conn[0].at_eof():
+                return conn
+            self._close(conn)
+        return None
 
     async def _connect(self) -> Connection:
         reader, writer = await asyncio.open_connection(self._host, self._port)
@@ -50,9 +74,10 @@ class HttpPool:
             f"POST {path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n"
             "Content-Length: 0\r\n\r\n".encode()
         )
+        await writer.drain()
         status_line = await reader.readline()
         if not status_line:
-            raise ConnectionError("connection closed by the server")
+            raise _ClosedBeforeAnswer("connection closed by the server")
         status = int(status_line.split()[1])
         length, chunked, keep = 0, False, True
         while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):

@@ -20,6 +20,7 @@ async def run(ctx: Context) -> dict[str, Any]:
     """W workflows, grids staggered evenly across one interval, first slots after the
     scheduler's longest sleep (so it knows them); measured over [start, start + duration)."""
     system = await ctx.system()
+    await system.reset()
     count, interval_s = ctx.sizes.precision_workflows, ctx.sizes.precision_interval_s
     interval = timedelta(seconds=interval_s)
     now = utcnow()
@@ -42,11 +43,9 @@ async def run(ctx: Context) -> dict[str, Any]:
     }
     settle_s = (window_end - utcnow()).total_seconds() + interval_s
     await asyncio.sleep(max(0.0, settle_s))  # pacing: the runs happen on their own clock
-    await system.db["workflows"].update_many(
-        {"workflow_id": {"$in": list(grids)}},
-        {"$set": {"archived_at": utcnow(), "trigger.next_run": None}},
-    )
-    return _analyse(await executions_of(system.db, grids), stored, interval, window_end)
+    execs = await executions_of(system.db, grids)
+    await system.reset()
+    return _analyse(execs, stored, interval, window_end)
 
 
 def _analyse(

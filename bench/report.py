@@ -119,13 +119,17 @@ def _ceilings(r: dict[str, Any]) -> list[str]:
              db["ops_per_s"], _pcts(db["latency_ms"])],
             ["DB find_one_and_update CAS, 1 in flight (ops/s)", db["single_ops_per_s"],
              _pcts(db["single_latency_ms"])],
-            [f"Kafka produce, pipelined, acks=all idempotent ({kafka['messages']} msgs/s)",
+            [f"Kafka produce, pipelined, {kafka['messages']} messages (msgs/s)",
              kafka["produce_msgs_per_s"], ""],
             ["Kafka produce -> consume, pipelined (msgs/s)",
              kafka["produce_consume_msgs_per_s"], ""],
             ["Kafka one message: produce acknowledged", "", _pcts(kafka["ack_ms"])],
             ["Kafka one message: produce -> consumed", "", _pcts(kafka["produce_to_consume_ms"])],
         ]),
+        f"Kafka producer: {kafka.get('producer')}; consumer: fetch_max_wait 200 ms like the "
+        f"runner's; {kafka['partitions']} partitions. DB ceiling: compare-and-set on "
+        f"{db.get('documents', '?')} workflow documents flipping status like the runner's claim.",
+        "",
     ]
 
 
@@ -134,27 +138,33 @@ def _throughput(r: dict[str, Any]) -> list[str]:
     if not t:
         return []
     rows = []
-    for name, label in (("log", "one `log`, triggers while running"),
+    for name, label in (("log", "one `log`, triggered while the runner runs"),
                         ("http", "one `http-request` to a local server, same"),
                         ("backlog", "one `log`, runner alone draining a backlog")):
         x = t[name]
         rate = x.get("e2e_per_s", x.get("runner_per_s"))
-        rows.append([label, x["n"], x.get("trigger_per_s"), rate, x.get("runner_per_s"),
-                     x.get("rt_runner"), x.get("rt_api"), x.get("db_bound_per_s"),
-                     x.get("ratio_to_ceiling"), x.get("runner_rss_steady_mb")])
+        rows.append([label, x["n"], x.get("trigger_per_s"), rate,
+                     x.get("rt_runner"), x.get("rt_api"), x.get("db_ops_per_s"),
+                     (x.get("adjacent_ceiling") or {}).get("ops_per_s"),
+                     x.get("db_bound_per_s"), x.get("ratio_to_ceiling"),
+                     x.get("ratio_to_first_ceiling"), x.get("runner_rss_steady_mb")])
     lines = [
         "## End-to-end throughput (one runner process)", "",
-        *_table(["variant", "N", "triggers/s", "executions/s", "runner window /s",
-                 "DB trips runner", "DB trips API", "DB-bound /s", "ratio", "runner RSS MB"],
-                rows),
+        *_table(["variant", "N", "triggers/s", "executions/s", "DB trips runner",
+                 "DB trips API", "DB ops/s done", "DB CAS ceiling, same collection (ops/s)",
+                 "DB-bound /s",
+                 "ratio", "ratio vs first ceiling", "runner RSS MB"], rows),
         "executions/s: N / (last finished_at - first trigger sent); backlog: N / (last "
-        "finished_at - first created_at). DB-bound /s = DB CAS ceiling / round trips per "
-        "execution (runner + API for the first two, runner alone for the backlog).", "",
-        "DB commands by name (counted in the services with PyMongo command monitoring):", "",
+        "finished_at - first created_at). DB trips: commands per execution counted in the "
+        "services with PyMongo command monitoring. DB-bound /s = the CAS ceiling measured "
+        "on the same collection just before the run / DB trips per execution (runner + "
+        "API, runner alone for the backlog); ratio = executions/s / DB-bound /s.", "",
+        "CPU of each process during the run (% of one core) and DB commands by name:", "",
     ]
     for name in ("log", "http", "backlog"):
+        lines.append(f"- {name}: CPU {t[name].get('cpu_pct')}")
         for service, counts in t[name]["commands"].items():
-            lines.append(f"- {name} / {service}: {counts}")
+            lines.append(f"  - {service}: {counts}")
     return lines + [""]
 
 
@@ -177,14 +187,23 @@ def _scale(r: dict[str, Any]) -> list[str]:
     x = r.get("scale")
     if not x:
         return []
-    rows = [[s["n"], s["first_dispatch_s"], s["dispatch_s"], s["dispatch_per_s"],
-             s["scheduled_in_db"], s["rss_idle_mb"], s["rss_peak_mb"], s["known_before_due"]]
+    rows = [[s["n"], s["first_dispatch_s"],
+             s["dispatch_s"] if s["complete"] else f"~{s['dispatch_s']} (extrapolated: "
+             f"{s['dispatched']} in {r['meta'].get('scale_cap_s')} s)", s["dispatch_per_s"],
+             s["scheduled_in_db"], s["rss_idle_mb"], s["rss_peak_mb"], s["known_before_due"],
+             s["db_update_per_s"]["claim_filter"], s["db_update_per_s"]["workflow_id_only"],
+             s["db_bound_dispatch_s"]]
             for s in x["sizes"]]
     return [
         "## Scheduler scale: N periodic workflows due at the same instant (no runner)", "",
         *_table(["N", "first dispatch s", "all dispatched s", "dispatches/s", "scheduled in DB",
-                 "RSS idle MB", "RSS peak MB", "known before due"], rows),
-        "Times from the instant they became due; one fresh scheduler process per N.", "",
+                 "RSS idle MB", "RSS peak MB", "known before due",
+                 "DB update/s, claim filter", "DB update/s, by workflow_id",
+                 "DB-bound dispatch s"], rows),
+        "Times from the instant they became due; one fresh scheduler process per N. "
+        "DB update/s: update_one on the same collection just before (32 in flight, no-op "
+        "$set) with the scheduler's claim filter, and with the unique key alone; "
+        "DB-bound dispatch s = N / the first.", "",
     ]
 
 

@@ -3,17 +3,22 @@
 Per N, a fresh scheduler process (so its peak RSS is its own) is started on an empty
 database; the N workflows are inserted with one `next_run` far enough ahead that the
 scheduler has ticked since (it then sleeps until exactly that instant); we time from that
-instant until `scheduler_dispatches_total{kind="due"}` reaches N, sampling the RSS.
+instant until `scheduler_dispatches_total{kind="due"}` reaches N, sampling the RSS. Each N is
+bounded in time (`scale_cap_s` after the due instant; past it, the time for all N is
+extrapolated from the rate so far).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.config import SCHEDULER_INTERVAL_S
 from bench.infra import Context
@@ -23,6 +28,7 @@ from bench.seed import insert, periodic_doc, utcnow
 INTERVAL_S = 3600           # after its run, each workflow's next slot is an hour away
 MARGIN_S = 1.0
 FALLBACK_INSERT_PER_S = 3000.0
+PROBE_CONCURRENCY = 32
 
 
 async def run(ctx: Context) -> dict[str, Any]:
@@ -47,9 +53,11 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
     scheduler = await asyncio.to_thread(stack.add, "scheduler_svc")
     db = ctx.mongo[stack.base_env()["DATABASE_NAME"]]
     sampler = RssSampler(scheduler.proc.pid, interval_s=0.02).start()  # type: ignore[union-attr]
+    probe_s = min(2.0, ctx.sizes.adjacent_ceiling_s)
     try:
-        planned_insert_s = 1.5 * n / insert_rate + 1.0
-        due = utcnow() + timedelta(seconds=planned_insert_s + SCHEDULER_INTERVAL_S + MARGIN_S)
+        planned_insert_s = 2.5 * n / insert_rate + 1.0
+        lead_s = planned_insert_s + 2 * probe_s + SCHEDULER_INTERVAL_S + MARGIN_S
+        due = utcnow() + timedelta(seconds=lead_s)
         prefix = f"due-{uuid.uuid4().hex[:6]}"
         created = due - timedelta(hours=1)
         insert_s = await insert(db, (
@@ -57,32 +65,75 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
                          next_run=due)
             for i in range(n)
         ))
+        probes = {
+            "claim_filter": await update_rate(db, prefix, n, due, probe_s, claim_filter=True),
+            "workflow_id_only": await update_rate(db, prefix, n, due, probe_s, claim_filter=False),
+        }
         inserted_at = time.time()
         due_at = due.timestamp()
-        dispatched_first: list[float] = []
+        progress: dict[str, float] = {"done": 0.0, "first": 0.0}
 
         async def all_dispatched() -> bool:
             done = metric(await scrape(ctx.http, scheduler.url), "scheduler_dispatches_total",
                           kind="due")
-            if done and not dispatched_first:
-                dispatched_first.append(time.time())
+            if done and not progress["first"]:
+                progress["first"] = time.time()
+            progress["done"] = done
             return done >= n
 
-        finished = await wait_for(all_dispatched, timeout_s=planned_insert_s + 60 + n / 100,
-                                  interval_s=0.02, what=f"{n} dispatches")
+        try:
+            finished = await wait_for(
+                all_dispatched, timeout_s=due_at - time.time() + ctx.sizes.scale_cap_s,
+                interval_s=0.02, what=f"{n} dispatches",
+            )
+        except TimeoutError:
+            finished = time.time()
         scheduled = await db["workflows"].count_documents({"status": "scheduled"})
     finally:
         sampler.stop()
         await asyncio.to_thread(stack.stop)
     idle = sampler.between(due_at - 2.0, due_at)
     busy = sampler.between(due_at, finished)
+    done = int(progress["done"])
+    rate = done / max(1e-3, finished - due_at)
     return {
         "n": n, "insert_s": round(insert_s, 2),
         "known_before_due": inserted_at + SCHEDULER_INTERVAL_S < due_at,
-        "first_dispatch_s": round(dispatched_first[0] - due_at, 3) if dispatched_first else None,
-        "dispatch_s": round(finished - due_at, 3),
-        "dispatch_per_s": round(n / max(1e-3, finished - due_at), 1),
+        "first_dispatch_s": round(progress["first"] - due_at, 3) if progress["first"] else None,
+        "complete": done >= n, "dispatched": done,
+        # Past the cap, the time all N would take at the rate seen so far.
+        "dispatch_s": round(finished - due_at if done >= n else n / max(rate, 1e-3), 3),
+        "dispatch_per_s": round(rate, 1),
         "scheduled_in_db": scheduled,
         "rss_idle_mb": mb(statistics.median(idle)) if idle else None,
         "rss_peak_mb": mb(max(busy)) if busy else None,
+        "db_update_per_s": probes,
+        "db_bound_dispatch_s": round(n / probes["claim_filter"], 2)
+        if probes["claim_filter"] else None,
     }
+
+
+async def update_rate(
+    db: AsyncDatabase[dict[str, Any]], prefix: str, n: int, due: datetime, duration_s: float,
+    *, claim_filter: bool,
+) -> float:
+    """update_one ops/s on this collection, 32 in flight, with the scheduler's claim filter
+    (or the unique key alone); the update sets a field to its value, so nothing changes."""
+    col = db["workflows"]
+    stop = time.perf_counter() + duration_s
+    done = 0
+
+    async def worker(seed: int) -> None:
+        nonlocal done
+        pick = random.Random(seed)
+        while time.perf_counter() < stop:
+            query: dict[str, Any] = {"workflow_id": f"{prefix}-{pick.randrange(n):06d}"}
+            if claim_filter:
+                query.update({"status": "active", "archived_at": None,
+                              "trigger.next_run": due, "trigger.status": None})
+            await col.update_one(query, {"$set": {"trigger.status": None}})
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(PROBE_CONCURRENCY)))
+    return round(done / (time.perf_counter() - started), 1)

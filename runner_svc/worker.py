@@ -65,7 +65,10 @@ class ExecutionWorker:
     async def _run_locked(
         self, workflow: Workflow, token: str, execution_id: str
     ) -> Execution | None:
-        heartbeat = asyncio.create_task(self._keep_lease(workflow.workflow_id, token))
+        attempt_over = asyncio.Event()
+        heartbeat = asyncio.create_task(
+            self._keep_lease(workflow.workflow_id, token, attempt_over)
+        )
         retries_before, execution = self._retries, None
         status: ExecutionStatus | None = None
         try:
@@ -85,7 +88,10 @@ class ExecutionWorker:
             log.exception("attempt interrupted; it will be retried")
             return None
         finally:
-            heartbeat.cancel()
+            # Not cancelled: a PyMongo operation cancelled mid-flight can wedge the client
+            # (see shared.http._passed); the heartbeat ends after its current write.
+            attempt_over.set()
+            await heartbeat
             release = release_for(
                 workflow, token=token, execution_id=execution_id,
                 retries_before=retries_before, status=status, now=self._clock.now(),
@@ -125,11 +131,15 @@ class ExecutionWorker:
                  failed_action=failed_action)
         return settled
 
-    async def _keep_lease(self, workflow_id: str, token: str) -> None:
+    async def _keep_lease(self, workflow_id: str, token: str, over: asyncio.Event) -> None:
         """Extend the lock's lease while the attempt runs, so only a dead runner loses it."""
         period_s = self._lease.total_seconds() / 3
         while True:
-            await asyncio.sleep(period_s)
+            try:
+                await asyncio.wait_for(over.wait(), timeout=period_s)
+                return
+            except TimeoutError:
+                pass
             try:
                 await self._workflows.extend_lease(
                     workflow_id, token=token, lease_until=self._clock.now() + self._lease

@@ -156,6 +156,31 @@ _READY_CONTENT = {"application/json": {"schema": {
 }}}
 
 
+# Readiness checks still running after the route's timeout finish in the background.
+_LINGERING: set[asyncio.Future[bool]] = set()
+
+
+def _passed(task: asyncio.Future[bool]) -> bool:
+    """A check's verdict; one still running is not ready, and is left to finish.
+
+    Checks are never cancelled: on Python 3.11, cancelling a PyMongo async operation that
+    waits in server selection can leave the client's topology lock held forever, after which
+    every database operation of the process hangs. Each check is bounded by its driver's own
+    timeouts instead.
+    """
+    if not task.done():
+        _LINGERING.add(task)
+        task.add_done_callback(_forget)
+        return False
+    return not task.cancelled() and task.exception() is None and bool(task.result())
+
+
+def _forget(task: asyncio.Future[bool]) -> None:
+    _LINGERING.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed check is an answer, not an error
+
+
 def ops_router(*, timeout_s: float = 2.0) -> APIRouter:
     """/health (liveness), /ready (`app.state.ready_checks` all pass) and /metrics."""
     router = APIRouter(tags=["operations"])
@@ -170,15 +195,11 @@ def ops_router(*, timeout_s: float = 2.0) -> APIRouter:
     })
     async def ready(request: Request) -> JSONResponse:
         checks: dict[str, ReadyCheck] = request.app.state.ready_checks
-        async def probe(check: ReadyCheck) -> bool:
-            try:
-                async with asyncio.timeout(timeout_s):
-                    return await check()
-            except Exception:
-                return False
-
         names = list(checks)
-        results = await asyncio.gather(*(probe(checks[n]) for n in names))
+        tasks = [asyncio.ensure_future(checks[n]()) for n in names]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)  # never cancels them: see _passed
+        results = [_passed(t) for t in tasks]
         body: dict[str, Any] = dict(zip(names, results, strict=True))
         body["ok"] = all(results)
         return JSONResponse(body, status_code=200 if body["ok"] else 503)

@@ -80,7 +80,7 @@ async def ping_database(db: AsyncDatabase[dict[str, Any]]) -> bool:
 
 @asynccontextmanager
 async def open_producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    """A started idempotent producer, the topic created; stopped (flushed) on exit."""
+    """A started producer (acks=all), the topic created; stopped (flushed) on exit."""
     await retry_startup(
         "kafka",
         lambda: ensure_topic(settings.kafka_url, settings.kafka_topic,

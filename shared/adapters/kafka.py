@@ -16,9 +16,15 @@ from shared.ports import ConsumedMessage
 
 
 def make_producer(bootstrap: str, *, request_timeout_ms: int = 5000) -> AIOKafkaProducer:
-    """An idempotent producer that waits for all in-sync replicas."""
+    """A producer that waits for all in-sync replicas.
+
+    Not idempotent: aiokafka's idempotent producer can stay broken after a broker restart
+    (every send fails with OutOfOrderSequenceNumber until the process restarts; aio-libs/
+    aiokafka#1017). A retried send may duplicate a request on the topic, which the runner's
+    claim makes harmless.
+    """
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
         request_timeout_ms=request_timeout_ms, linger_ms=0,
         retry_backoff_ms=100, metadata_max_age_ms=30_000,
     )

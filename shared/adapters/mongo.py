@@ -206,8 +206,13 @@ class MongoWorkflowRepository:
         return await self._changed(query, {"$set": fields})
 
     async def _changed(self, query: Doc, update: Doc) -> bool:
-        result = await self._col.update_one(query, update)
-        return result.modified_count == 1
+        # find_one_and_update rather than update_one: the same one-document compare-and-set
+        # in one round trip, but a server that scans (mongo-java-server serves a filter from
+        # an index only when it names exactly that index's keys) stops at the first match
+        # instead of reading the whole collection. Every caller's update changes a field its
+        # filter pins, so "matched" is "modified".
+        doc = await self._col.find_one_and_update(query, update, projection={"_id": 1})
+        return doc is not None
 
 
 class MongoExecutionRepository:

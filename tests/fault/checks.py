@@ -37,6 +37,7 @@ class Summary:
     failed: int
     maybe: int
     answers: dict[str, int]
+    logged_final: int
 
     def line(self) -> str:
         return (f"{self.workflows} workflows, {self.accepted} accepted triggers -> "
@@ -166,10 +167,16 @@ async def check_manual(
         problems.extend(execution_problems(doc))
     assert not problems, _problems("executions vs accepted triggers", problems)
 
-    twice = {e: n for e, n in final_attempts_in_logs(runner_logs).items() if n > 1}
+    logged = final_attempts_in_logs(runner_logs)
+    ours = {d["id"] for d in docs}
+    twice = {e: n for e, n in logged.items() if n > 1 and e in ours}
     assert not twice, f"executions completed more than once (runner logs): {twice}"
+    logged_final = sum(n for e, n in logged.items() if e in ours)
+    assert logged_final or not docs, "no final attempt found in the runner logs: log format?"
 
-    disagreements = await api_agrees(client, grouped, ids)
+    # Fresh connections: pooled ones may point at a service process that was restarted.
+    async with httpx.AsyncClient(base_url=client.base_url, timeout=30.0) as fresh:
+        disagreements = await api_agrees(fresh, grouped, ids)
     assert not disagreements, _problems("API vs database", disagreements)
 
     statuses = Counter(d["status"] for d in docs)
@@ -177,6 +184,7 @@ async def check_manual(
         workflows=len(ids), accepted=ledger.accepted, executions=len(docs),
         ok=statuses["ok"], failed=statuses["failed"],
         maybe=sum(o.maybe for o in ledger.owed.values()), answers=dict(ledger.answers),
+        logged_final=logged_final,
     )
 
 

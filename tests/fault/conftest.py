@@ -1,4 +1,4 @@
-"""Fault-test fixtures: stacks of real service processes, the target server, an API client."""
+"""Fault-test fixtures: stacks of real service processes, and the target server."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Load for the fault tests: many manual workflows, each triggered once per round.
+"""Load for the fault tests: many manual workflows, each triggered again only once idle.
 
-One trigger per workflow per round, and the next round only once every workflow is idle
-again, so each accepted trigger (200) maps to exactly one execution of its workflow even
-though the API does not return execution ids. A client that gets no answer (or a 503)
-retries, as a real client would; such attempts are counted as "maybe" executions, since
-the service may have claimed the workflow before it died.
+A workflow is triggered again only after its previous run ended (in rounds over all of them,
+or each on its own with `run_until`), so each accepted trigger (200) maps to exactly one
+execution of its workflow even though the API does not return execution ids. A client that
+gets no answer (or a 503) retries, as a real client would; such attempts are counted as
+"maybe" executions, since the service may have claimed the workflow before it failed.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ async def create_workflows(
     client: httpx.AsyncClient, ids: list[str], actions: list[Json], *,
     trigger: Json | None = None, concurrency: int = 32,
 ) -> None:
-    """Create every workflow (201 each, retried while the API answers 503)."""
+    """Create every workflow (each must answer 201)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(workflow_id: str) -> None:
@@ -129,9 +129,11 @@ class TriggerLoad:
                     return
                 await asyncio.sleep(RETRY_BACKOFF_S)  # client retry backoff
                 continue
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 code = 0  # sent, but no answer: the service may have acted on it
-            answers[str(code) if code else "no answer"] += 1
+                answers[f"no answer ({type(exc).__name__})"] += 1
+            if code:
+                answers[str(code)] += 1
             if code == 200:
                 owed.exact += 1
                 owed.maybe += ambiguous
@@ -164,11 +166,57 @@ class TriggerLoad:
             await self.round()
         return self.ledger
 
-    async def run_until(self, stop: asyncio.Event, *, max_rounds: int = 50) -> Ledger:
-        """Rounds until `stop` is set (the round in progress completes)."""
-        while not stop.is_set() and self.ledger.rounds < max_rounds:
-            await self.round()
+    async def run_until(self, stop: asyncio.Event, *, per_workflow: int = 50) -> Ledger:
+        """Continuous load: each workflow on its own triggers, waits until it is idle again,
+        and repeats, so that some trigger is under way whatever the system is going
+        through. Once `stop` is set, every workflow's current run completes."""
+        waiting: dict[str, asyncio.Event] = {}
+        done = asyncio.Event()
+
+        async def one(workflow_id: str) -> None:
+            for _ in range(per_workflow):
+                if stop.is_set():
+                    return
+                await self.trigger(workflow_id)
+                idle = waiting[workflow_id] = asyncio.Event()
+                try:
+                    await asyncio.wait_for(idle.wait(), self._idle_timeout_s)
+                except TimeoutError:
+                    self.ledger.unexpected.append(f"{workflow_id}: never idle again")
+                    return
+
+        async def poll() -> None:
+            while not done.is_set():
+                ids = list(waiting)
+                if ids:
+                    query = {"workflow_id": {"$in": ids}, "status": "active",
+                             "trigger.status": None}
+                    try:
+                        idle = await self.db.workflows.find(query, {"workflow_id": 1}).to_list()
+                    except PyMongoError:
+                        idle = []  # the database is being restarted
+                    for doc in idle:
+                        waiting.pop(doc["workflow_id"]).set()
+                await asyncio.sleep(0.2)  # polling interval
+
+        poller = asyncio.create_task(poll())
+        try:
+            await asyncio.gather(*(one(w) for w in self.ids))
+        finally:
+            done.set()
+            await poller
         return self.ledger
+
+
+async def more_accepted(load: TriggerLoad, count: int, *, after: str) -> None:
+    """Wait until the load has had `count` more triggers accepted than now."""
+    wanted = load.ledger.accepted + count
+
+    async def done() -> bool:
+        return load.ledger.accepted >= wanted
+
+    await eventually(done, timeout_s=180, interval_s=0.2,
+                     what=f"{count} more accepted triggers after {after}")
 
 
 def not_idle_query(ids: list[str]) -> Json:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from tests.fault.checks import check_manual, runner_logs
+from tests.fault.checks import check_manual, runner_logs, scheduler_totals
 from tests.fault.load import MakeStack, TriggerLoad, api_client, create_workflows, new_ids
 from tests.polling import eventually
 from tests.target_server import TargetServer
@@ -50,10 +50,15 @@ async def test_api_kill_9_during_a_trigger_burst(
                                      settle_timeout_s=90)
 
     answers = load.ledger.answers
-    assert answers["no answer"] + answers["refused"] > 0, "the kill interrupted no request"
+    cut_off = sum(n for kind, n in answers.items() if kind.startswith(("no answer", "refused")))
+    assert cut_off > 0, "the kill interrupted no request"
     # Each round of each workflow ended with a claim the client knows of (200, or 409 after
-    # an unanswered attempt): so exactly one execution per workflow per round.
-    assert sum(o.exact for o in load.ledger.owed.values()) == WORKFLOWS * ROUNDS
-    assert summary.executions == WORKFLOWS * ROUNDS
+    # an unanswered attempt). An unanswered attempt that did go through and finished before
+    # the client's retry was accepted adds one more execution (check_manual bounds those).
+    owed = sum(o.exact for o in load.ledger.owed.values())
+    assert owed == WORKFLOWS * ROUNDS
+    stuck = scheduler_totals([stack.services["scheduler_svc"].log_path])["redispatched"]
     print(f"\n[fault] workflows_svc kill -9 x{ROUNDS} mid-burst: {summary.line()}; "
+          f"claims re-dispatched by the scheduler (never produced) {stuck}; executions of "
+          f"unanswered attempts the client retried {summary.executions - owed}; "
           f"{time.monotonic() - started:.0f}s")

@@ -23,6 +23,7 @@ from tests.fault.load import (
     TriggerLoad,
     api_client,
     create_workflows,
+    more_accepted,
     new_ids,
     slow_action,
 )
@@ -66,8 +67,12 @@ async def _all_ready(client: httpx.AsyncClient, stack: Stack, *, ok: bool, dep: 
 
 
 async def _timed(call: Any) -> tuple[httpx.Response, float]:
+    """The answer and how long it took; no answer within the client's timeout fails."""
     began = time.monotonic()
-    response = await call
+    try:
+        response = await call
+    except httpx.TimeoutException as exc:
+        raise AssertionError(f"no answer within the bound: {exc.request.url}") from exc
     return response, time.monotonic() - began
 
 
@@ -105,7 +110,7 @@ async def test_kafka_then_database_restart_mid_load(
         stop_load = asyncio.Event()
         running = asyncio.create_task(load.run_until(stop_load))
         try:
-            await _one_more_round(load, "the start")
+            await more_accepted(load, MANUAL, after="the start")
 
             measured["kafka down s"] = await _deps("down", "kafka")
             measured["ready 503 (kafka) after s"] = await _all_ready(
@@ -119,7 +124,7 @@ async def test_kafka_then_database_restart_mid_load(
             measured["kafka up s"] = await _deps("up", "kafka")
             measured["ready 200 (kafka) after s"] = await _all_ready(
                 client, stack, ok=True, dep="kafka")
-            await _one_more_round(load, "the Kafka restart")
+            await more_accepted(load, MANUAL, after="the Kafka restart")
 
             measured["db down s"] = await _deps("down", "mongo")
             measured["ready 503 (db) after s"] = await _all_ready(
@@ -154,7 +159,7 @@ async def test_kafka_then_database_restart_mid_load(
             return await db.executions.count_documents(query) == 1
 
         await eventually(probe_done, timeout_s=60, what="a trigger after the restarts to finish")
-        await _one_more_round(load, "the database restart")
+        await more_accepted(load, MANUAL, after="the database restart")
         stop_load.set()
         await running
         assert await asyncio.to_thread(stack.services["scheduler_svc"].terminate, 30) == 0
@@ -168,13 +173,3 @@ async def test_kafka_then_database_restart_mid_load(
     print(f"\n[fault] Kafka then DB restart: "
           f"{ {k: round(v, 2) for k, v in measured.items()} }; {runs} periodic runs; "
           f"{summary.line()}; {time.monotonic() - started:.0f}s")
-
-
-async def _one_more_round(load: TriggerLoad, after: str) -> None:
-    """Wait until the load completes a round that started after `after`."""
-    wanted = load.ledger.rounds + 2
-
-    async def done() -> bool:
-        return load.ledger.rounds >= wanted
-
-    await eventually(done, timeout_s=180, interval_s=0.2, what=f"a full round after {after}")

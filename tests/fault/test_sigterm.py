@@ -16,6 +16,7 @@ from tests.fault.load import (
     TriggerLoad,
     api_client,
     create_workflows,
+    more_accepted,
     new_ids,
     slow_action,
 )
@@ -70,6 +71,7 @@ async def test_sigterm_each_service_under_load(
                 assert left_locked[name] == 0, f"{left_locked[name]} left locked by the runner"
             await asyncio.to_thread(stack.services[name].start)
 
+        await more_accepted(load, MANUAL, after="the restarts")
         stop_load.set()
         await running
         await sigterm("scheduler_svc")  # stop periodic dispatch before checking
@@ -78,6 +80,9 @@ async def test_sigterm_each_service_under_load(
                                      settle_timeout_s=90)
 
     assert summary.executions >= summary.accepted > 0
+    runner_log = stack.services["runner_svc"].log_path.read_text(errors="replace")
+    interrupted = runner_log.count('"attempt interrupted; it will be retried"')
+    assert interrupted == 0, f"{interrupted} attempts interrupted instead of finished"
     print(f"\n[fault] SIGTERM under load: exit code and seconds {stops}, left locked right "
-          f"after each exit {left_locked}; {runs} periodic runs; {summary.line()}; "
-          f"{time.monotonic() - started:.0f}s")
+          f"after each exit {left_locked}; attempts interrupted {interrupted}; "
+          f"{runs} periodic runs; {summary.line()}; {time.monotonic() - started:.0f}s")

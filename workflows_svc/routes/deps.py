@@ -10,7 +10,7 @@ from shared.errors import UnsupportedMediaType
 from workflows_svc.service import WorkflowService
 
 
-def get_service(request: Request) -> WorkflowService:
+async def get_service(request: Request) -> WorkflowService:
     service: WorkflowService = request.app.state.service
     return service
 
@@ -18,7 +18,7 @@ def get_service(request: Request) -> WorkflowService:
 ServiceDep = Annotated[WorkflowService, Depends(get_service)]
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 unless the body is declared as JSON."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":

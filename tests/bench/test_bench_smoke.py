@@ -1,0 +1,35 @@
+"""The benchmark suite runs end to end at tiny sizes (it checks the suite, not the speed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import ROOT
+
+PARTS = ("ceilings", "throughput", "latency", "precision", "scale")
+
+
+@pytest.mark.e2e
+def test_benchmark_smoke_run_writes_a_complete_report(
+    mongo_url: str, kafka_url: str, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": mongo_url, "KAFKA_URL": kafka_url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    report = (tmp_path / "report.md").read_text()
+    assert results["meta"]["mode"] == "smoke"
+    for part in PARTS:
+        assert part in results, f"{part} missing from results.json"
+    assert "Targets (issue 5)" in report
+    assert (tmp_path / "latency.png").stat().st_size > 0
+    assert (tmp_path / "lateness.png").stat().st_size > 0
