@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 import structlog
 
@@ -12,6 +13,29 @@ _SHARED: list[structlog.typing.Processor] = [
     structlog.processors.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+class RepeatFilter(logging.Filter):
+    """Lets one line per message template through every `window_s` seconds.
+
+    While a broker is down, aiokafka logs the same reconnect error thousands of times a
+    second; one line now and then says as much.
+    """
+
+    def __init__(self, window_s: float = 10.0) -> None:
+        super().__init__()
+        self._window_s = window_s
+        self._last: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        if now - self._last.get(key, -self._window_s) < self._window_s:
+            return False
+        if len(self._last) > 1000:
+            self._last.clear()
+        self._last[key] = now
+        return True
 
 
 def configure_logging(service: str, level: str = "info") -> None:
@@ -29,6 +53,7 @@ def configure_logging(service: str, level: str = "info") -> None:
     root.setLevel(numeric)
     for noisy in ("aiokafka", "kafka", "pymongo", "httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+    handler.addFilter(RepeatFilter())
     structlog.configure(
         processors=[
             *_SHARED,

@@ -106,6 +106,11 @@ class InMemoryWorkflowRepository:
         if w.archived_at is None:
             w.archived_at = now
             w.trigger.next_run = None
+            if w.status != WorkflowStatus.LOCKED:
+                w.status = WorkflowStatus.ACTIVE
+                w.trigger.status = None
+                w.trigger.execution_id = None
+                w.scheduled_at = None
         return True
 
     async def find_due(

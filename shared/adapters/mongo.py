@@ -109,11 +109,15 @@ class MongoWorkflowRepository:
         return await self._changed(query, {"$set": fields})
 
     async def archive(self, workflow_id: str, now: datetime) -> bool:
-        result = await self._col.update_one(
-            {"workflow_id": workflow_id, "archived_at": None},
-            {"$set": {"archived_at": now, "trigger.next_run": None}},
-        )
-        if result.matched_count:
+        archived = {"archived_at": now, "trigger.next_run": None}
+        # Not running: also drop a dispatch or a retry that is waiting, so nothing stays
+        # `scheduled` or `pending` on a workflow no runner will claim again.
+        idle = {**archived, "status": "active", "trigger.status": None,
+                "trigger.execution_id": None, "scheduled_at": None}
+        query = {"workflow_id": workflow_id, "archived_at": None}
+        if await self._changed({**query, "status": {"$ne": "locked"}}, {"$set": idle}):
+            return True
+        if await self._changed(query, {"$set": archived}):
             return True
         return await self._col.count_documents({"workflow_id": workflow_id}, limit=1) > 0
 

@@ -170,3 +170,25 @@ async def test_archive_unknown_false_twice_true_and_first_time_kept(repos: Repos
     assert stored.trigger.next_run is None
     assert_utc_ms(stored.archived_at)
     assert T0 == stored.created_at
+
+
+async def test_archive_drops_a_waiting_dispatch_but_leaves_a_running_one(repos: Repos) -> None:
+    await repos.workflows.create(manual("queued"))
+    await repos.workflows.create(manual("running"))
+    assert await repos.workflows.claim_for_trigger(claim("queued", "e1"))
+    assert await repos.workflows.claim_for_trigger(claim("running", "e2"))
+    assert await repos.workflows.lock("running", token="tok", lease_until=at(60))
+
+    assert await repos.workflows.archive("queued", at(1))
+    assert await repos.workflows.archive("running", at(1))
+
+    queued = await repos.workflows.get("queued")
+    running = await repos.workflows.get("running")
+    assert queued is not None and running is not None
+    assert (queued.status, queued.trigger.status, queued.trigger.execution_id) == (
+        WorkflowStatus.ACTIVE, None, None
+    )
+    assert running.status == WorkflowStatus.LOCKED
+    assert running.trigger.execution_id == "e2"
+    assert await repos.workflows.lock("queued", token="t2", lease_until=at(60)) is None
+    assert await repos.workflows.find_stuck_scheduled(at(100), limit=10) == []
