@@ -6,7 +6,6 @@ import asyncio
 import uuid
 
 import httpx
-from fastapi import FastAPI
 
 from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
 from runner_svc.consumer import ConsumerLoop
@@ -15,7 +14,7 @@ from shared.adapters.connect import KafkaProbe, open_database, ping_database, re
 from shared.adapters.kafka import KafkaMessageSource, ensure_topic, make_consumer
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.clock import SystemClock
-from shared.http import install_error_handlers, ops_router
+from shared.http import ops_app
 from shared.logs import configure_logging, get_logger
 from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.serve import serve_with_loop
@@ -59,10 +58,7 @@ async def run(settings: Settings) -> None:
         )
         source.subscribe(loop.drain)
         probe = KafkaProbe(settings.kafka_url)
-        app = FastAPI(title="runner_svc")
-        install_error_handlers(app)
-        app.state.ready_checks = {"mongodb": lambda: ping_database(db), "kafka": probe}
-        app.include_router(ops_router())
+        app = ops_app("runner_svc", {"mongodb": lambda: ping_database(db), "kafka": probe})
         await consumer.start()
         log.info("runner started", runner_id=runner_id)
         try:

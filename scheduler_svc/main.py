@@ -6,14 +6,12 @@ import asyncio
 import os
 import signal
 
-from fastapi import FastAPI
-
 from scheduler_svc.scheduler import FaultHook, Scheduler
 from shared.adapters.connect import KafkaProbe, open_database, open_producer, ping_database
 from shared.adapters.kafka import KafkaPublisher
 from shared.adapters.mongo import MongoWorkflowRepository
 from shared.clock import SystemClock
-from shared.http import install_error_handlers, ops_router
+from shared.http import ops_app
 from shared.logs import configure_logging, get_logger
 from shared.mappers import WORKFLOW_HANDLER
 from shared.serve import serve_with_loop
@@ -50,10 +48,7 @@ async def run(settings: Settings) -> None:
             scheduled_timeout_s=settings.scheduled_timeout_s, fault_hook=_fault_hook(settings),
         )
         probe = KafkaProbe(settings.kafka_url)
-        app = FastAPI(title="scheduler_svc")
-        install_error_handlers(app)
-        app.state.ready_checks = {"mongodb": lambda: ping_database(db), "kafka": probe}
-        app.include_router(ops_router())
+        app = ops_app("scheduler_svc", {"mongodb": lambda: ping_database(db), "kafka": probe})
         try:
             await serve_with_loop(
                 app, scheduler, host=settings.host, port=settings.port or DEFAULT_PORT

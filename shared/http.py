@@ -305,3 +305,12 @@ def _document_api_key(schema: dict[str, Any]) -> None:
         operation.setdefault("responses", {})["401"] = {
             "description": "missing or invalid API key", **({"content": body} if error else {}),
         }
+
+
+def ops_app(title: str, ready_checks: dict[str, ReadyCheck]) -> FastAPI:
+    """The small HTTP app of a background service: /health, /ready and /metrics only."""
+    app = FastAPI(title=title)
+    install_error_handlers(app)
+    app.state.ready_checks = ready_checks
+    app.include_router(ops_router())
+    return app

@@ -10,6 +10,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.polling import eventually
+
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 3
@@ -54,8 +56,14 @@ async def test_topic_keyed_messages_and_group_resumes_after_committed_offset(
         await admin.create_topics(
             [NewTopic(unique_topic, num_partitions=PARTITIONS, replication_factor=1)]
         )
-        described = await admin.describe_topics([unique_topic])
-        assert len(described[0]["partitions"]) == PARTITIONS, described
+
+        async def described_partitions() -> int:
+            # Metadata reaches the broker's cache shortly after the controller creates it.
+            described = await admin.describe_topics([unique_topic])
+            return len(described[0]["partitions"]) if not described[0]["error_code"] else 0
+
+        partitions = await eventually(described_partitions, timeout_s=30, what="topic metadata")
+        assert partitions == PARTITIONS
     finally:
         await admin.close()
 
