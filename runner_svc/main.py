@@ -14,9 +14,9 @@ from shared.adapters.connect import KafkaProbe, open_database, ping_database, re
 from shared.adapters.kafka import KafkaMessageSource, ensure_topic, make_consumer
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.clock import SystemClock
-from shared.http import ops_app
 from shared.logs import configure_logging, get_logger
 from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
+from shared.ops import ops_app
 from shared.serve import serve_with_loop
 from shared.settings import Settings
 

@@ -89,7 +89,7 @@ class ExecutionWorker:
             return None
         finally:
             # Not cancelled: a PyMongo operation cancelled mid-flight can wedge the client
-            # (see shared.http._passed); the heartbeat ends after its current write.
+            # (see shared.ops._passed); the heartbeat ends after its current write.
             attempt_over.set()
             await heartbeat
             release = release_for(

@@ -11,9 +11,9 @@ from shared.adapters.connect import KafkaProbe, open_database, open_producer, pi
 from shared.adapters.kafka import KafkaPublisher
 from shared.adapters.mongo import MongoWorkflowRepository
 from shared.clock import SystemClock
-from shared.http import ops_app
 from shared.logs import configure_logging, get_logger
 from shared.mappers import WORKFLOW_HANDLER
+from shared.ops import ops_app
 from shared.serve import serve_with_loop
 from shared.settings import Settings
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
-from shared.http import ReadyCheck, install_error_handlers, install_limits, ops_router
+from shared.http import install_error_handlers
+from shared.limits import install_limits
+from shared.ops import ReadyCheck, ops_router
 from shared.settings import Settings
 from workflows_svc.routes import executions, workflows
 from workflows_svc.service import WorkflowService

@@ -18,8 +18,8 @@ from shared.adapters.memory import (
     InMemoryWorkflowRepository,
 )
 from shared.clock import FakeClock
-from shared.http import ReadyCheck
 from shared.models import TriggerStatus
+from shared.ops import ReadyCheck
 from shared.ports import Release
 from shared.settings import Settings
 from workflows_svc.app import Wired, create_app

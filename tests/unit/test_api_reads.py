@@ -11,8 +11,8 @@ import pytest
 
 from shared.adapters.memory import InMemoryExecutionRepository
 from shared.clock import FakeClock
-from shared.http import ReadyCheck
 from shared.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
+from shared.ops import ReadyCheck
 from tests.unit.conftest import CreateWorkflow
 
 
