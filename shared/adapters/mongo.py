@@ -251,8 +251,8 @@ class MongoExecutionRepository:
         query: Doc = {"id": execution.id}
         if expected_retries is not None:
             query.update(status="pending", retries=expected_retries)
-        result = await self._col.update_one(query, update)
-        return result.matched_count == 1
+        # find_one_and_update for the reason given in MongoWorkflowRepository._changed.
+        return await self._col.find_one_and_update(query, update, projection={"_id": 1}) is not None
 
     async def get(self, execution_id: str) -> Execution | None:
         doc = await self._col.find_one({"id": execution_id})
