@@ -12,6 +12,10 @@ from tests.polling import eventually
 Json = dict[str, Any]
 
 
+def api_client(base_url: str, *, timeout_s: float = 15.0) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
+
+
 def unique_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -37,6 +41,25 @@ async def create_workflow(
 
 async def trigger(client: httpx.AsyncClient, workflow_id: str) -> httpx.Response:
     return await client.post(f"/workflows/{workflow_id}/trigger")
+
+
+async def create_and_trigger(
+    client: httpx.AsyncClient, workflow_id: str, actions: list[Json],
+) -> httpx.Response:
+    """Create a manual workflow and trigger it once; the trigger must be accepted."""
+    await create_workflow(client, workflow_id, actions)
+    response = await trigger(client, workflow_id)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def run_once(
+    client: httpx.AsyncClient, workflow_id: str, actions: list[Json], *, timeout_s: float = 20.0,
+) -> Json:
+    """Create a manual workflow, trigger it, and return its one finished execution."""
+    await create_and_trigger(client, workflow_id, actions)
+    [execution] = await wait_finished(client, workflow_id, timeout_s=timeout_s)
+    return execution
 
 
 async def executions(client: httpx.AsyncClient, workflow_id: str) -> list[Json]:

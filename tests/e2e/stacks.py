@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
 import pymongo
@@ -13,6 +13,8 @@ from tests.harness import Stack
 
 # Every stack alive right now: a failing test gets their log tails in its report.
 LIVE_STACKS: list[Stack] = []
+# `start_stack(label=..., env=...)`: running_stack with the session's infra bound.
+StartStack = Callable[..., AbstractContextManager[Stack]]
 
 
 @contextmanager

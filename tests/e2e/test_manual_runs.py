@@ -10,10 +10,13 @@ import pytest
 
 from tests.e2e.helpers import (
     Json,
+    api_client,
+    create_and_trigger,
     create_workflow,
     executions,
     http_action,
     log_action,
+    run_once,
     trigger,
     unique_id,
     wait_finished,
@@ -41,10 +44,7 @@ def _log_lines(text: str) -> list[Json]:
 async def test_log_action_runs_and_is_recorded(client: httpx.AsyncClient, stack: Stack) -> None:
     workflow_id = unique_id("e2e-log")
     message = f"hello {workflow_id}"
-    await create_workflow(client, workflow_id, [log_action(message)])
-
-    response = await trigger(client, workflow_id)
-    assert response.status_code == 200, response.text
+    response = await create_and_trigger(client, workflow_id, [log_action(message)])
     assert response.json() == {"status": "workflow triggered"}
 
     [execution] = await wait_finished(client, workflow_id)
@@ -76,12 +76,9 @@ async def test_http_request_to_the_target(
 ) -> None:
     workflow_id = unique_id("e2e-http")
     url = f"{target.url}/ok"
-    await create_workflow(client, workflow_id, [http_action(url, "get")])
+    execution = await run_once(client, workflow_id, [http_action(url, "get")])
+
     assert (await workflow(client, workflow_id))["actions"][0]["method"] == "GET"
-
-    assert (await trigger(client, workflow_id)).status_code == 200
-    [execution] = await wait_finished(client, workflow_id)
-
     assert execution["status"] == "ok"
     assert execution["executed_actions"] == [{
         "action_id": 1, "status": "ok",
@@ -94,10 +91,9 @@ async def test_always_failing_target_ends_failed_then_accepts_a_new_trigger(
 ) -> None:
     workflow_id = unique_id("e2e-fail")
     url = f"{target.url}/status/500"
-    await create_workflow(client, workflow_id, [http_action(url), log_action("never runs")])
-
-    assert (await trigger(client, workflow_id)).status_code == 200
-    [execution] = await wait_finished(client, workflow_id, timeout_s=60)
+    execution = await run_once(
+        client, workflow_id, [http_action(url), log_action("never runs")], timeout_s=60
+    )
 
     assert execution["status"] == "failed"
     assert execution["retries"] == 0
@@ -121,7 +117,7 @@ async def test_concurrent_triggers_have_exactly_one_winner(
 ) -> None:
     workflow_id = unique_id("e2e-race")
     # A slow action keeps the run busy while the 20 requests arrive.
-    async with httpx.AsyncClient(base_url=stack.api, timeout=30.0) as http:
+    async with api_client(stack.api, timeout_s=30.0) as http:
         await create_workflow(http, workflow_id, [http_action(f"{target.url}/slow?ms=3000")])
         responses = await asyncio.gather(*(trigger(http, workflow_id) for _ in range(20)))
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.helpers import create_workflow, log_action, trigger, unique_id, wait_finished
+from tests.e2e.helpers import api_client, log_action, run_once, unique_id
 from tests.harness import Stack
 from tests.polling import eventually
 
@@ -28,7 +28,7 @@ def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_health_and_readiness(stack: Stack, service: str) -> None:
-    async with httpx.AsyncClient(base_url=stack.services[service].url, timeout=10) as http:
+    async with api_client(stack.services[service].url, timeout_s=10) as http:
         health = await http.get("/health")
         assert health.status_code == 200
         assert health.json() == {"ok": True}
@@ -44,9 +44,7 @@ async def test_metrics_expose_the_expected_names(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
     workflow_id = unique_id("e2e-metrics")
-    await create_workflow(client, workflow_id, [log_action("counted")])
-    assert (await trigger(client, workflow_id)).status_code == 200
-    await wait_finished(client, workflow_id)
+    await run_once(client, workflow_id, [log_action("counted")])
 
     texts = {}
     for service in SERVICES:

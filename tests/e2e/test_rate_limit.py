@@ -5,10 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from tests.e2e.helpers import create_workflow, log_action, trigger, unique_id, wait_finished
+from tests.e2e.helpers import (
+    api_client,
+    create_workflow,
+    log_action,
+    trigger,
+    unique_id,
+    wait_finished,
+)
 from tests.harness import Stack
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +37,7 @@ def _window() -> int:
 
 
 async def test_fourth_trigger_in_a_minute_is_rate_limited(limited_api: str) -> None:
-    async with httpx.AsyncClient(base_url=limited_api, timeout=15.0) as client:
+    async with api_client(limited_api) as client:
         # A round that straddles a minute boundary proves nothing: the window resets. Rounds
         # take a few seconds, so the second one always fits inside one window.
         for _ in range(2):

@@ -5,23 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.helpers import (
-    create_workflow,
-    log_action,
-    trigger,
-    unique_id,
-    wait_finished,
-    workflow,
-)
+from tests.e2e.helpers import create_workflow, log_action, run_once, unique_id, workflow
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_get_execution_by_id(client: httpx.AsyncClient) -> None:
     workflow_id = unique_id("e2e-read")
-    await create_workflow(client, workflow_id, [log_action("read me")])
-    assert (await trigger(client, workflow_id)).status_code == 200
-    [listed] = await wait_finished(client, workflow_id)
+    listed = await run_once(client, workflow_id, [log_action("read me")])
 
     response = await client.get(f"/executions/{listed['id']}")
     assert response.status_code == 200, response.text

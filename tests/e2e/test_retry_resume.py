@@ -11,7 +11,8 @@ import pytest_asyncio
 
 from tests.e2e.helpers import (
     Json,
-    create_workflow,
+    api_client,
+    create_and_trigger,
     executions,
     http_action,
     log_action,
@@ -20,7 +21,7 @@ from tests.e2e.helpers import (
     wait_finished,
     workflow,
 )
-from tests.e2e.stacks import running_stack
+from tests.e2e.stacks import StartStack
 from tests.harness import Stack
 from tests.polling import eventually
 from tests.target_server import TargetServer
@@ -29,19 +30,15 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def slow_retry_stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, mongo_url: str,
-    kafka_url: str,
-) -> Iterator[Stack]:
+def slow_retry_stack(start_stack: StartStack) -> Iterator[Stack]:
     """Real backoff (4 s before the first retry), so the pending window is observable."""
-    with running_stack(request, tmp_path_factory, mongo_url, kafka_url, label="slow-retry",
-                       env={"RETRY_BACKOFF_SCALE": "1"}) as stack:
+    with start_stack(label="slow-retry", env={"RETRY_BACKOFF_SCALE": "1"}) as stack:
         yield stack
 
 
 @pytest_asyncio.fixture
 async def slow_client(slow_retry_stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=slow_retry_stack.api, timeout=15.0) as http:
+    async with api_client(slow_retry_stack.api) as http:
         yield http
 
 
@@ -51,11 +48,10 @@ async def test_retry_resumes_at_the_failed_action(
     client = slow_client
     workflow_id = unique_id("e2e-flaky")
     flaky_path = f"/flaky/{workflow_id}"
-    await create_workflow(client, workflow_id, [
+    await create_and_trigger(client, workflow_id, [
         log_action("first"), http_action(f"{target.url}{flaky_path}?fail=1"),
         log_action("third"),
     ])
-    assert (await trigger(client, workflow_id)).status_code == 200
 
     async def waiting_for_retry() -> tuple[Json, Json] | None:
         found = await executions(client, workflow_id)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.helpers import http_action, unique_id
-from tests.e2e.stacks import running_stack
+from tests.e2e.stacks import StartStack
 from tests.harness import ServiceProcess, Stack
 from tests.polling import eventually_sync
 from tests.target_server import TargetServer
@@ -19,13 +19,9 @@ EXIT_TIMEOUT_S = 30
 
 
 @pytest.fixture
-def doomed_stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, mongo_url: str,
-    kafka_url: str,
-) -> Iterator[Stack]:
+def doomed_stack(start_stack: StartStack) -> Iterator[Stack]:
     """A stack of its own: this test stops it."""
-    with running_stack(request, tmp_path_factory, mongo_url, kafka_url,
-                       label="shutdown") as stack:
+    with start_stack(label="shutdown") as stack:
         yield stack
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +13,13 @@ import pytest_asyncio
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-from tests.fault.load import MakeStack
+from tests.fault.load import Db, MakeStack, StartStack
 from tests.harness import Stack
-from tests.target_server import TargetServer
+from tests.stack_fixtures import stack_logs_hook
+from tests.stack_fixtures import target as target  # the session's target server
 
 LIVE: list[Stack] = []
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed and report.when == "call":
-        for stack in LIVE:
-            report.sections.append((f"stack {stack.name} logs", stack.logs()))
-
-
-@pytest.fixture(scope="session")
-def target() -> Iterator[TargetServer]:
-    server = TargetServer().start()
-    yield server
-    server.stop()
+pytest_runtest_makereport = stack_logs_hook(LIVE)
 
 
 @pytest_asyncio.fixture
@@ -64,3 +50,17 @@ async def make_stack(
             finally:
                 await admin.close()
 
+
+
+@pytest.fixture
+def start_stack(
+    make_stack: MakeStack, mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> StartStack:
+    """`stack, db = await start_stack(**env)`: a started stack of make_stack's, and its DB."""
+
+    async def start(**env: str) -> tuple[Stack, Db]:
+        stack = make_stack(**env)
+        await asyncio.to_thread(stack.start)
+        return stack, mongo_client[stack.database_name]
+
+    return start

@@ -29,6 +29,7 @@ Json = dict[str, Any]
 Db = AsyncDatabase[dict[str, Any]]
 RETRY_BACKOFF_S = 0.25
 MakeStack = Callable[..., Stack]
+StartStack = Callable[..., Awaitable[tuple[Stack, Db]]]
 
 
 @contextlib.asynccontextmanager
@@ -66,6 +67,12 @@ async def create_workflows(
         assert response.status_code == 201, f"create {workflow_id}: {response.text}"
 
     await asyncio.gather(*(one(w) for w in ids))
+
+
+async def create_ticking(client: httpx.AsyncClient, ids: list[str]) -> None:
+    """Create periodic workflows that log "tick" every second."""
+    await create_workflows(client, ids, [{"type": "log", "message": "tick"}],
+                           trigger={"type": "periodic", "interval": "1s"})
 
 
 @dataclass

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from tests.fault.checks import check_manual, runner_logs, scheduler_totals
-from tests.fault.load import MakeStack, TriggerLoad, api_client, create_workflows, new_ids
+from tests.fault.load import StartStack, TriggerLoad, api_client, create_workflows, new_ids
 from tests.polling import eventually
 from tests.target_server import TargetServer
 
@@ -22,12 +20,10 @@ ROUNDS = 2
 
 
 async def test_api_kill_9_during_a_trigger_burst(
-    make_stack: MakeStack, target: TargetServer, mongo_client: AsyncMongoClient[dict[str, Any]],
+    start_stack: StartStack, target: TargetServer,
 ) -> None:
     started = time.monotonic()
-    stack = make_stack()
-    await asyncio.to_thread(stack.start)
-    db = mongo_client[stack.database_name]
+    stack, db = await start_stack()
     api = stack.services["workflows_svc"]
     ids = new_ids("kill-api", WORKFLOWS)
     action = {"type": "http-request", "url": f"{target.url}/slow?ms=200", "method": "GET"}

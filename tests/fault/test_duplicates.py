@@ -3,17 +3,14 @@ per accepted trigger, and every duplicate is refused by the runner's claim."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
 
 from tests.fault.checks import check_manual, metric, runner_logs
-from tests.fault.load import MakeStack, TriggerLoad, api_client, create_workflows, new_ids
+from tests.fault.load import StartStack, TriggerLoad, api_client, create_workflows, new_ids
 from tests.target_server import TargetServer
 
 pytestmark = pytest.mark.fault
@@ -23,13 +20,10 @@ COPIES = 5
 
 
 async def test_request_delivered_five_times_runs_once(
-    make_stack: MakeStack, target: TargetServer, kafka_url: str,
-    mongo_client: AsyncMongoClient[dict[str, Any]],
+    start_stack: StartStack, target: TargetServer, kafka_url: str,
 ) -> None:
     started = time.monotonic()
-    stack = make_stack()
-    await asyncio.to_thread(stack.start)
-    db = mongo_client[stack.database_name]
+    stack, db = await start_stack()
     topic = stack.base_env()["KAFKA_TOPIC"]
     ids = new_ids("dup", WORKFLOWS)
     action = {"type": "http-request", "url": f"{target.url}/slow?ms=100", "method": "GET"}

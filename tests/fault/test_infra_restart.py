@@ -14,14 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from tests.conftest import Infra, run_start_deps
 from tests.fault.checks import FINAL, check_manual, check_periodic, runner_logs
 from tests.fault.load import (
-    MakeStack,
+    StartStack,
     TriggerLoad,
     api_client,
+    create_ticking,
     create_workflows,
     more_accepted,
     new_ids,
@@ -81,8 +81,7 @@ def _unavailable(response: httpx.Response) -> bool:
 
 
 async def test_kafka_then_database_restart_mid_load(
-    infra: Infra, make_stack: MakeStack, target: TargetServer,
-    mongo_client: AsyncMongoClient[dict[str, Any]],
+    infra: Infra, start_stack: StartStack, target: TargetServer,
 ) -> None:
     if (infra.kafka_source, infra.mongo_source) != ("start-deps", "start-deps"):
         pytest.fail(
@@ -93,9 +92,7 @@ async def test_kafka_then_database_restart_mid_load(
             pytrace=False,
         )
     started = time.monotonic()
-    stack = make_stack()
-    await asyncio.to_thread(stack.start)
-    db = mongo_client[stack.database_name]
+    stack, db = await start_stack()
     manual, periodic = new_ids("outage", MANUAL), new_ids("tick", PERIODIC)
     probe_id = new_ids("probe", 1)[0]
     measured: dict[str, Any] = {}
@@ -104,8 +101,7 @@ async def test_kafka_then_database_restart_mid_load(
         base_url=stack.api, timeout=QUICK_S
     ) as quick:
         await create_workflows(client, manual + [probe_id], [slow_action(target.url, 200)])
-        await create_workflows(client, periodic, [{"type": "log", "message": "tick"}],
-                               trigger={"type": "periodic", "interval": "1s"})
+        await create_ticking(client, periodic)
         load = TriggerLoad(client, db, manual, retry_for_s=120, idle_timeout_s=180)
         stop_load = asyncio.Event()
         running = asyncio.create_task(load.run_until(stop_load))

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
 
 from tests.fault.checks import check_manual, metric, runner_logs
-from tests.fault.load import MakeStack, TriggerLoad, api_client, create_workflows, new_ids
+from tests.fault.load import StartStack, TriggerLoad, api_client, create_workflows, new_ids
 from tests.polling import eventually
 from tests.target_server import TargetServer
 
@@ -30,13 +29,10 @@ POISON = {
 
 
 async def test_poison_messages_are_counted_and_skipped(
-    make_stack: MakeStack, target: TargetServer, kafka_url: str,
-    mongo_client: AsyncMongoClient[dict[str, Any]],
+    start_stack: StartStack, target: TargetServer, kafka_url: str,
 ) -> None:
     started = time.monotonic()
-    stack = make_stack()
-    await asyncio.to_thread(stack.start)
-    db = mongo_client[stack.database_name]
+    stack, db = await start_stack()
     topic = stack.base_env()["KAFKA_TOPIC"]
     runner = stack.services["runner_svc"]
     runner_pid = runner.proc.pid if runner.proc else None

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from tests.fault.checks import check_manual, check_periodic, runner_logs, scheduler_totals
 from tests.fault.load import (
-    MakeStack,
+    StartStack,
     TriggerLoad,
     api_client,
+    create_ticking,
     create_workflows,
     new_ids,
     slow_action,
@@ -30,22 +29,19 @@ PERIODIC_RUNS = 8 * PERIODIC  # about 8 s of 1 s ticks
 
 
 async def test_two_schedulers_three_runners_dispatch_each_run_once(
-    make_stack: MakeStack, target: TargetServer, mongo_client: AsyncMongoClient[dict[str, Any]],
+    start_stack: StartStack, target: TargetServer,
 ) -> None:
     started = time.monotonic()
-    stack = make_stack()
-    await asyncio.to_thread(stack.start)
+    stack, db = await start_stack()
     await asyncio.to_thread(stack.add, "scheduler_svc", name="scheduler-2")
     await asyncio.to_thread(stack.add, "runner_svc", name="runner-2")
     await asyncio.to_thread(stack.add, "runner_svc", name="runner-3")
     schedulers = [stack.services["scheduler_svc"], stack.services["scheduler-2"]]
-    db = mongo_client[stack.database_name]
     periodic, manual = new_ids("tick", PERIODIC), new_ids("manual", MANUAL)
 
     async with api_client(stack) as client:
         await create_workflows(client, manual, [slow_action(target.url, 300)])
-        await create_workflows(client, periodic, [{"type": "log", "message": "tick"}],
-                               trigger={"type": "periodic", "interval": "1s"})
+        await create_ticking(client, periodic)
         load = TriggerLoad(client, db, manual)
         await load.run(ROUNDS)
 

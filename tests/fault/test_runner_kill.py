@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from tests.fault.checks import check_manual, metric, runner_logs
 from tests.fault.load import (
-    MakeStack,
+    StartStack,
     TriggerLoad,
     api_client,
     create_workflows,
@@ -28,12 +26,10 @@ ROUNDS = 2
 
 
 async def test_runner_kill_9_mid_execution_loses_nothing(
-    make_stack: MakeStack, target: TargetServer, mongo_client: AsyncMongoClient[dict[str, Any]],
+    start_stack: StartStack, target: TargetServer,
 ) -> None:
     started = time.monotonic()
-    stack = make_stack(RUNNER_CONCURRENCY="100")
-    await asyncio.to_thread(stack.start)
-    db = mongo_client[stack.database_name]
+    stack, db = await start_stack(RUNNER_CONCURRENCY="100")
     runner = stack.services["runner_svc"]
     ids = new_ids("kill-runner", WORKFLOWS)
     locked_at_kill = []

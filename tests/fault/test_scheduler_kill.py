@@ -17,6 +17,7 @@ from tests.fault.load import (
     MakeStack,
     TriggerLoad,
     api_client,
+    create_ticking,
     create_workflows,
     new_ids,
     ok_action,
@@ -50,8 +51,7 @@ async def test_scheduler_kill_9_between_claim_and_produce(
         await create_workflows(client, manual, [ok_action(target.url)])
         load = TriggerLoad(client, db, manual)
         manual_load = asyncio.create_task(load.run(3))
-        await create_workflows(client, periodic, [{"type": "log", "message": "tick"}],
-                               trigger={"type": "periodic", "interval": "1s"})
+        await create_ticking(client, periodic)
 
         async def all_due() -> bool:
             query = {"workflow_id": {"$in": periodic}, "trigger.next_run": {"$lte": utcnow()}}

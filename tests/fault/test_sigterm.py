@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from tests.fault.checks import check_manual, check_periodic, runner_logs
 from tests.fault.load import (
-    MakeStack,
+    StartStack,
     TriggerLoad,
     api_client,
+    create_ticking,
     create_workflows,
     more_accepted,
     new_ids,
@@ -30,12 +29,10 @@ STOP_BOUND_S = 30.0
 
 
 async def test_sigterm_each_service_under_load(
-    make_stack: MakeStack, target: TargetServer, mongo_client: AsyncMongoClient[dict[str, Any]],
+    start_stack: StartStack, target: TargetServer,
 ) -> None:
     started = time.monotonic()
-    stack = make_stack()
-    await asyncio.to_thread(stack.start)
-    db = mongo_client[stack.database_name]
+    stack, db = await start_stack()
     manual, periodic = new_ids("term", MANUAL), new_ids("tick", PERIODIC)
     stops: list[tuple[str, int, float]] = []
 
@@ -54,8 +51,7 @@ async def test_sigterm_each_service_under_load(
 
     async with api_client(stack) as client:
         await create_workflows(client, manual, [slow_action(target.url, 1000)])
-        await create_workflows(client, periodic, [{"type": "log", "message": "tick"}],
-                               trigger={"type": "periodic", "interval": "1s"})
+        await create_ticking(client, periodic)
         load = TriggerLoad(client, db, manual, idle_timeout_s=120)
         stop_load = asyncio.Event()
         running = asyncio.create_task(load.run_until(stop_load))

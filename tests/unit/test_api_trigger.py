@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from shared.adapters.memory import InMemoryPublisher, InMemoryWorkflowRepository
 from shared.clock import FakeClock
@@ -16,15 +17,24 @@ from tests.unit.conftest import CreateWorkflow, FinishRun
 TRIGGERED = {"status": "workflow triggered"}
 
 
+@pytest_asyncio.fixture
+async def wf(create_workflow: CreateWorkflow) -> str:
+    """A manual workflow "wf", created before the test body runs."""
+    await create_workflow("wf")
+    return "wf"
+
+
+async def trigger(api: httpx.AsyncClient, workflow_id: str = "wf") -> httpx.Response:
+    return await api.post(f"/workflows/{workflow_id}/trigger")
+
+
 async def test_trigger_claims_and_publishes_one_request(
     api: httpx.AsyncClient,
-    create_workflow: CreateWorkflow,
+    wf: str,
     publisher: InMemoryPublisher,
     workflows: InMemoryWorkflowRepository,
 ) -> None:
-    await create_workflow("wf")
-
-    response = await api.post("/workflows/wf/trigger")
+    response = await trigger(api)
 
     assert response.status_code == 200, response.text
     assert response.json() == TRIGGERED
@@ -39,7 +49,7 @@ async def test_trigger_claims_and_publishes_one_request(
 async def test_unknown_workflow_is_404(
     api: httpx.AsyncClient, publisher: InMemoryPublisher
 ) -> None:
-    response = await api.post("/workflows/nope/trigger")
+    response = await trigger(api, "nope")
 
     assert response.status_code == 404
     assert "nope" in response.json()["error"]
@@ -53,7 +63,7 @@ async def test_periodic_workflow_is_400(
 ) -> None:
     await create_workflow("every-minute", interval="1m")
 
-    response = await api.post("/workflows/every-minute/trigger")
+    response = await trigger(api, "every-minute")
 
     assert response.status_code == 400
     assert response.json()["error"] == "Periodic workflows cannot be triggered manually"
@@ -62,18 +72,17 @@ async def test_periodic_workflow_is_400(
 
 async def test_busy_while_scheduled_and_while_locked(
     api: httpx.AsyncClient,
-    create_workflow: CreateWorkflow,
+    wf: str,
     publisher: InMemoryPublisher,
     workflows: InMemoryWorkflowRepository,
     clock: FakeClock,
 ) -> None:
-    await create_workflow("wf")
-    assert (await api.post("/workflows/wf/trigger")).status_code == 200
+    assert (await trigger(api)).status_code == 200
 
-    while_scheduled = await api.post("/workflows/wf/trigger")
+    while_scheduled = await trigger(api)
     locked = await workflows.lock("wf", token="t", lease_until=clock.now() + timedelta(seconds=60))
     assert locked is not None
-    while_locked = await api.post("/workflows/wf/trigger")
+    while_locked = await trigger(api)
 
     for response in (while_scheduled, while_locked):
         assert response.status_code == 409
@@ -84,20 +93,19 @@ async def test_busy_while_scheduled_and_while_locked(
 
 async def test_pending_retry_is_409_with_next_retry_at(
     api: httpx.AsyncClient,
-    create_workflow: CreateWorkflow,
+    wf: str,
     publisher: InMemoryPublisher,
     workflows: InMemoryWorkflowRepository,
     clock: FakeClock,
     finish_run: FinishRun,
 ) -> None:
-    await create_workflow("wf")
-    assert (await api.post("/workflows/wf/trigger")).status_code == 200
+    assert (await trigger(api)).status_code == 200
     retry_at = clock.now() + timedelta(seconds=4)
     await finish_run(
         "wf", trigger_status=TriggerStatus.PENDING, next_run=retry_at, keep_execution=True
     )
 
-    response = await api.post("/workflows/wf/trigger")
+    response = await trigger(api)
 
     assert response.status_code == 409
     payload = response.json()
@@ -111,15 +119,14 @@ async def test_pending_retry_is_409_with_next_retry_at(
 
 async def test_idle_again_after_the_run_is_released(
     api: httpx.AsyncClient,
-    create_workflow: CreateWorkflow,
+    wf: str,
     publisher: InMemoryPublisher,
     finish_run: FinishRun,
 ) -> None:
-    await create_workflow("wf")
-    assert (await api.post("/workflows/wf/trigger")).status_code == 200
+    assert (await trigger(api)).status_code == 200
     await finish_run("wf")
 
-    response = await api.post("/workflows/wf/trigger")
+    response = await trigger(api)
 
     assert response.status_code == 200
     assert len(publisher.published) == 2
@@ -137,33 +144,32 @@ async def test_rate_limit_429_then_window_resets(
     await create_workflow("other")
     clock.advance(15)  # the fake clock starts on a minute boundary
     for _ in range(60):
-        assert (await api.post("/workflows/wf/trigger")).status_code == 200
+        assert (await trigger(api)).status_code == 200
         await finish_run("wf")
 
-    limited = await api.post("/workflows/wf/trigger")
+    limited = await trigger(api)
 
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "45"
     assert limited.json()["error"]
     assert len(publisher.published) == 60
-    assert (await api.post("/workflows/other/trigger")).status_code == 200, "per workflow"
+    assert (await trigger(api, "other")).status_code == 200, "per workflow"
 
     clock.advance(44)
-    assert (await api.post("/workflows/wf/trigger")).status_code == 429
+    assert (await trigger(api)).status_code == 429
     clock.advance(1)
-    assert (await api.post("/workflows/wf/trigger")).status_code == 200
+    assert (await trigger(api)).status_code == 200
 
 
 @pytest.mark.parametrize("settings", [{"trigger_rate_limit": 0}], indirect=True)
 async def test_rate_limit_zero_disables_it(
     api: httpx.AsyncClient,
-    create_workflow: CreateWorkflow,
+    wf: str,
     publisher: InMemoryPublisher,
     finish_run: FinishRun,
 ) -> None:
-    await create_workflow("wf")
     for _ in range(75):
-        assert (await api.post("/workflows/wf/trigger")).status_code == 200
+        assert (await trigger(api)).status_code == 200
         await finish_run("wf")
 
     assert len(publisher.published) == 75
@@ -171,12 +177,10 @@ async def test_rate_limit_zero_disables_it(
 
 async def test_concurrent_triggers_have_exactly_one_winner(
     api: httpx.AsyncClient,
-    create_workflow: CreateWorkflow,
+    wf: str,
     publisher: InMemoryPublisher,
 ) -> None:
-    await create_workflow("wf")
-
-    responses = await asyncio.gather(*(api.post("/workflows/wf/trigger") for _ in range(20)))
+    responses = await asyncio.gather(*(trigger(api) for _ in range(20)))
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [409] * 19
@@ -187,14 +191,13 @@ async def test_concurrent_triggers_have_exactly_one_winner(
 @pytest.mark.parametrize("settings", [{"trigger_rate_limit": 1}], indirect=True)
 async def test_publish_failure_is_503_and_undoes_the_claim(
     api: httpx.AsyncClient,
-    create_workflow: CreateWorkflow,
+    wf: str,
     publisher: InMemoryPublisher,
     workflows: InMemoryWorkflowRepository,
 ) -> None:
-    await create_workflow("wf")
     publisher.fail_next = 1
 
-    failed = await api.post("/workflows/wf/trigger")
+    failed = await trigger(api)
 
     assert failed.status_code == 503
     assert failed.json()["error"]
@@ -203,7 +206,7 @@ async def test_publish_failure_is_503_and_undoes_the_claim(
     assert stored is not None
     assert stored.status == WorkflowStatus.ACTIVE and stored.trigger.status is None
     # the limit is 1 per minute: the failed attempt must not have used it up
-    retried = await api.post("/workflows/wf/trigger")
+    retried = await trigger(api)
     assert retried.status_code == 200, retried.text
     assert [r.workflow_id for r in publisher.published] == ["wf"]
 
@@ -225,7 +228,7 @@ async def test_archived_workflow_is_refused_not_scheduled_but_readable(
         assert deleted.status_code == 204
         assert deleted.content == b""
 
-    refused = await api.post("/workflows/manual/trigger")
+    refused = await trigger(api, "manual")
     assert refused.status_code == 409
     assert refused.json()["status"] == "archived"
     assert refused.json()["error"]
