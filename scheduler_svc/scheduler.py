@@ -74,9 +74,11 @@ class Scheduler:
         while not self._stopping.is_set():
             delay_s = self._interval_s
             try:
-                await self.run_once()
-                now = self._clock.now()
-                earliest = await self._workflows.earliest_next_run(now)
+                started = self._clock.now()
+                await self.run_once(started)
+                # From the tick's start, not its end: a run that fell due while the tick
+                # ran matched neither its due query nor a wake-up after its end.
+                earliest = await self._workflows.earliest_next_run(started)
                 delay_s = wake_delay_s(self._clock.now(), earliest, self._interval_s)
             except Exception as exc:
                 log.exception("scheduler tick failed", error=repr(exc))
@@ -89,10 +91,10 @@ class Scheduler:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def run_once(self) -> TickReport:
-        """One pass over due, stuck and expired-lease workflows."""
+    async def run_once(self, now: datetime | None = None) -> TickReport:
+        """One pass over due, stuck and expired-lease workflows, as of `now`."""
         started = time.perf_counter()
-        now = self._clock.now()
+        now = now or self._clock.now()
         report = TickReport()
         await self._dispatch_due(now, report)
         await self._redispatch_stuck(now, report)
