@@ -16,6 +16,7 @@ from shared.models import (
     Execution,
     ExecutionRequest,
     ExecutionStatus,
+    RateWindow,
     Trigger,
     TriggerStatus,
     TriggerType,
@@ -174,14 +175,25 @@ def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
     if trigger.status == TriggerStatus.BUSY or workflow.status != WorkflowStatus.ACTIVE:
         return "busy", Conflict("workflow is already running", status="busy")
     rate = workflow.rate
-    if claim.rate_limit and rate and rate.window_start == claim.window_start:
-        window_end = rate.window_start + timedelta(seconds=RATE_WINDOW_S)
-        retry_after_s = max(1, int((window_end - claim.now).total_seconds() + 0.999))
-        return "rate_limited", RateLimited(
-            f"more than {claim.rate_limit} triggers per minute", retry_after_s=retry_after_s
-        )
-    # The workflow changed between the claim and this read: report it as busy.
+    if rate is not None and _window_full(rate, claim):
+        return "rate_limited", _rate_limited(rate, claim)
+    # The workflow changed between the claim and this read (its run may even have ended):
+    # the claim lost to a run, so it is busy. Only a full window is a 429.
     return "busy", Conflict("workflow is already running", status="busy")
+
+
+def _window_full(rate: RateWindow, claim: TriggerClaim) -> bool:
+    return bool(claim.rate_limit) and rate.window_start == claim.window_start and (
+        rate.count >= claim.rate_limit
+    )
+
+
+def _rate_limited(rate: RateWindow, claim: TriggerClaim) -> RateLimited:
+    window_end = rate.window_start + timedelta(seconds=RATE_WINDOW_S)
+    retry_after_s = max(1, int((window_end - claim.now).total_seconds() + 0.999))
+    return RateLimited(
+        f"more than {claim.rate_limit} triggers per minute", retry_after_s=retry_after_s
+    )
 
 
 def _action(action_id: int, spec: LogActionIn | HttpActionIn) -> Action:

@@ -12,6 +12,7 @@ import pytest_asyncio
 from shared.adapters.memory import InMemoryPublisher, InMemoryWorkflowRepository
 from shared.clock import FakeClock
 from shared.models import TriggerStatus, WorkflowStatus
+from shared.ports import TriggerClaim
 from tests.unit.conftest import CreateWorkflow, FinishRun
 
 TRIGGERED = {"status": "workflow triggered"}
@@ -159,6 +160,32 @@ async def test_rate_limit_429_then_window_resets(
     assert (await trigger(api)).status_code == 429
     clock.advance(1)
     assert (await trigger(api)).status_code == 200
+
+
+async def test_busy_refusal_is_409_even_when_the_run_ends_before_it_is_explained(
+    api: httpx.AsyncClient,
+    wf: str,
+    workflows: InMemoryWorkflowRepository,
+    finish_run: FinishRun,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 13 #17: a busy refusal read the workflow idle again and answered 429."""
+    claim = workflows.claim_for_trigger
+
+    async def claim_then_the_run_ends(request: TriggerClaim) -> bool:
+        won = await claim(request)
+        if not won:  # the runner releases between the failed claim and the refusal's read
+            await finish_run("wf")
+        return won
+
+    monkeypatch.setattr(workflows, "claim_for_trigger", claim_then_the_run_ends)
+    assert (await trigger(api)).status_code == 200
+
+    refused = await trigger(api)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["status"] == "busy"
+    assert "Retry-After" not in refused.headers
 
 
 @pytest.mark.parametrize("settings", [{"trigger_rate_limit": 0}], indirect=True)
