@@ -98,12 +98,19 @@ async def _too_deep(_: Request, __: Exception) -> Response:
     return error_response(400, "request body is nested too deeply")
 
 
+async def _unexpected(_: Request, __: Exception) -> Response:
+    # Starlette's outermost middleware calls this for any exception no other handler took,
+    # then re-raises it, so the server still logs the traceback; the client gets JSON.
+    return error_response(500, "internal server error")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error answers `{"error": "<message>"}` with the matching status."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
     _document_validation_as_400(app)
 
 

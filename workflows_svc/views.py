@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.errors import InvalidInput
@@ -63,6 +63,11 @@ def execution_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         return None
     value = decode_cursor(cursor, "t", "id")
     try:
-        return datetime.fromisoformat(value["t"]), value["id"]
-    except ValueError as exc:
+        moment = datetime.fromisoformat(value["t"])
+        if moment.utcoffset() is None:
+            raise ValueError("no UTC offset")
+        # In UTC, as stored: an offset that moves it out of years 1-9999 raises OverflowError
+        # here rather than in the driver's BSON encoding (which answered a 500).
+        return moment.astimezone(UTC), value["id"]
+    except (ValueError, OverflowError) as exc:
         raise InvalidInput("cursor is not valid") from exc
