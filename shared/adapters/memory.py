@@ -6,14 +6,11 @@ is atomic on the event loop, as a single-document MongoDB update is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from shared.errors import Conflict, Unavailable
+from shared.adapters.memory_executions import InMemoryExecutionRepository, InMemoryPublisher
+from shared.errors import Conflict
 from shared.models import (
-    Execution,
-    ExecutionRequest,
-    ExecutionStatus,
     Lock,
     RateWindow,
     TriggerStatus,
@@ -22,6 +19,8 @@ from shared.models import (
     WorkflowStatus,
 )
 from shared.ports import DueWorkflow, Release, TriggerClaim
+
+__all__ = ["InMemoryExecutionRepository", "InMemoryPublisher", "InMemoryWorkflowRepository"]
 
 
 def _due(workflow: Workflow) -> DueWorkflow:
@@ -218,73 +217,3 @@ class InMemoryWorkflowRepository:
         w.trigger.next_run = release.next_run
         w.trigger.execution_id = release.execution_id
         return True
-
-
-class InMemoryExecutionRepository:
-    """ExecutionRepository over a dict of models."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, Execution] = {}
-
-    async def get_or_create(self, execution: Execution) -> Execution:
-        stored = self._items.setdefault(execution.id, execution.model_copy(deep=True))
-        return stored.model_copy(deep=True)
-
-    async def save_attempt(
-        self, execution: Execution, *, new_results_from: int, expected_retries: int | None = None
-    ) -> bool:
-        stored = self._items.get(execution.id)
-        if stored is None:
-            return False
-        if expected_retries is not None and (
-            stored.status != ExecutionStatus.PENDING or stored.retries != expected_retries
-        ):
-            return False
-        stored.status = execution.status
-        stored.retries = execution.retries
-        stored.last_failed_action = execution.last_failed_action
-        stored.finished_at = execution.finished_at
-        stored.executed_actions.extend(
-            r.model_copy() for r in execution.executed_actions[new_results_from:]
-        )
-        return True
-
-    async def get(self, execution_id: str) -> Execution | None:
-        found = self._items.get(execution_id)
-        return found.model_copy(deep=True) if found else None
-
-    async def list_for_workflow(
-        self, workflow_id: str, *, status: ExecutionStatus | None,
-        before: tuple[datetime, str] | None, limit: int,
-    ) -> list[Execution]:
-        rows = [
-            e for e in self._items.values()
-            if e.workflow_id == workflow_id and (status is None or e.status == status)
-            and (before is None or (e.created_at, e.id) < before)
-        ]
-        rows.sort(key=lambda e: (e.created_at, e.id), reverse=True)
-        return [e.model_copy(deep=True) for e in rows[:limit]]
-
-
-class InMemoryPublisher:
-    """ExecutionRequestPublisher that records what it was asked to produce."""
-
-    def __init__(self) -> None:
-        self.published: list[ExecutionRequest] = []
-        self.fail_next = 0
-
-    async def publish(self, request: ExecutionRequest) -> None:
-        if self.fail_next:
-            self.fail_next -= 1
-            raise Unavailable("broker unavailable (simulated)")
-        self.published.append(request)
-
-    async def publish_many(self, requests: Sequence[ExecutionRequest]) -> list[bool]:
-        acked = []
-        for request in requests:
-            try:
-                await self.publish(request)
-                acked.append(True)
-            except Unavailable:
-                acked.append(False)
-        return acked

@@ -7,29 +7,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.adapters.mongo_executions import MongoExecutionRepository
+from shared.adapters.mongo_indexes import ensure_indexes
 from shared.errors import Conflict
 from shared.mappers import EntityHandler
-from shared.models import Execution, ExecutionStatus, TriggerStatus, Workflow
+from shared.models import TriggerStatus, Workflow
 from shared.ports import DueWorkflow, Release, TriggerClaim
+
+__all__ = ["MongoExecutionRepository", "MongoWorkflowRepository", "ensure_indexes"]
 
 Doc = dict[str, Any]
 _DUE_FIELDS = {
     "_id": 0, "workflow_id": 1, "trigger": 1, "created_at": 1, "scheduled_at": 1, "lock": 1,
 }
-
-
-async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    """Create the indexes the repositories rely on (idempotent)."""
-    workflows, executions = db["workflows"], db["executions"]
-    await workflows.create_index([("workflow_id", ASCENDING)], unique=True)
-    await workflows.create_index([("status", ASCENDING), ("trigger.next_run", ASCENDING)])
-    await executions.create_index([("id", ASCENDING)], unique=True)
-    await executions.create_index([("workflow_id", ASCENDING), ("status", ASCENDING)])
 
 
 def _due(doc: Mapping[str, Any]) -> DueWorkflow:
@@ -217,63 +211,3 @@ class MongoWorkflowRepository:
         # filter pins, so "matched" is "modified".
         doc = await self._col.find_one_and_update(query, update, projection={"_id": 1})
         return doc is not None
-
-
-class MongoExecutionRepository:
-    """ExecutionRepository on the `executions` collection."""
-
-    def __init__(self, collection: AsyncCollection[Doc], handler: EntityHandler[Execution]):
-        self._col = collection
-        self._handler = handler
-
-    async def get_or_create(self, execution: Execution) -> Execution:
-        doc = await self._col.find_one_and_update(
-            {"id": execution.id},
-            {"$setOnInsert": self._handler.to_document(execution)},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert doc is not None, "an upsert returns the document"
-        return self._handler.from_document(doc)
-
-    async def save_attempt(
-        self, execution: Execution, *, new_results_from: int, expected_retries: int | None = None
-    ) -> bool:
-        new_results = [r.model_dump(mode="python") for r in
-                       execution.executed_actions[new_results_from:]]
-        update: Doc = {"$set": {
-            "status": execution.status.value, "retries": execution.retries,
-            "last_failed_action": execution.last_failed_action,
-            "finished_at": execution.finished_at,
-        }}
-        if new_results:
-            update["$push"] = {"executed_actions": {"$each": new_results}}
-        query: Doc = {"id": execution.id}
-        if expected_retries is not None:
-            query.update(status="pending", retries=expected_retries)
-        # find_one_and_update for the reason given in MongoWorkflowRepository._changed.
-        return await self._col.find_one_and_update(query, update, projection={"_id": 1}) is not None
-
-    async def get(self, execution_id: str) -> Execution | None:
-        doc = await self._col.find_one({"id": execution_id})
-        return self._handler.from_document(doc) if doc else None
-
-    async def list_for_workflow(
-        self, workflow_id: str, *, status: ExecutionStatus | None,
-        before: tuple[datetime, str] | None, limit: int,
-    ) -> list[Execution]:
-        query: Doc = {"workflow_id": workflow_id}
-        if status is not None:
-            query["status"] = status.value
-        if before is not None:
-            created_at, execution_id = before
-            query["$or"] = [
-                {"created_at": {"$lt": created_at}},
-                {"created_at": created_at, "id": {"$lt": execution_id}},
-            ]
-        cursor = (
-            self._col.find(query)
-            .sort([("created_at", DESCENDING), ("id", DESCENDING)])
-            .limit(limit)
-        )
-        return [self._handler.from_document(d) async for d in cursor]
