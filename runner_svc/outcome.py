@@ -44,7 +44,7 @@ def release_for(
     status: ExecutionStatus | None, now: datetime, backoff_scale: float,
 ) -> Release:
     """How to unlock: wait for a retry while pending (or interrupted), else go idle."""
-    if status in (ExecutionStatus.OK, ExecutionStatus.FAILED):
+    if status is not None and status != ExecutionStatus.PENDING:
         return Release(
             workflow_id=workflow.workflow_id, lock_token=token, trigger_status=None,
             next_run=next_run_after(workflow, now), execution_id=None,

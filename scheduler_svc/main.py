@@ -9,10 +9,10 @@ import signal
 from scheduler_svc.scheduler import FaultHook, Scheduler
 from shared.adapters.connect import KafkaProbe, open_database, open_producer, ping_database
 from shared.adapters.kafka import KafkaPublisher
-from shared.adapters.mongo import MongoWorkflowRepository
+from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.clock import SystemClock
 from shared.logs import configure_logging, get_logger
-from shared.mappers import WORKFLOW_HANDLER
+from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.ops import ops_app
 from shared.serve import serve_with_loop
 from shared.settings import Settings
@@ -40,6 +40,7 @@ async def run(settings: Settings) -> None:
     async with open_database(settings) as db, open_producer(settings) as producer:
         scheduler = Scheduler(
             workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
+            executions=MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),
             publisher=KafkaPublisher(
                 producer, settings.kafka_topic, timeout_s=settings.kafka_send_timeout_s
             ),

@@ -11,10 +11,17 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from shared.logs import get_logger
-from shared.metrics import DISPATCHES, SCHEDULER_TICK
-from shared.models import ExecutionRequest, TriggerStatus
-from shared.ports import Clock, DueWorkflow, ExecutionRequestPublisher, WorkflowRepository
+from shared.metrics import DISPATCHES, EXECUTIONS, SCHEDULER_TICK
+from shared.models import Execution, ExecutionRequest, ExecutionStatus, TriggerStatus, Workflow
+from shared.ports import (
+    Clock,
+    DueWorkflow,
+    ExecutionRepository,
+    ExecutionRequestPublisher,
+    WorkflowRepository,
+)
 from shared.schedule import next_grid_slot
+from shared.settle import settle_archived
 
 log = get_logger(__name__)
 CLAIM_CONCURRENCY = 32
@@ -29,6 +36,7 @@ class TickReport:
     redispatched: int = 0
     recovered: int = 0
     unacknowledged: int = 0
+    cancelled: int = 0
 
 
 def wake_delay_s(now: datetime, earliest: datetime | None, interval_s: float) -> float:
@@ -56,11 +64,13 @@ class Scheduler:
     """Finds due workflows in batches and dispatches each one exactly once."""
 
     def __init__(
-        self, *, workflows: WorkflowRepository, publisher: ExecutionRequestPublisher,
-        clock: Clock, interval_s: float = 5.0, batch_size: int = 500,
+        self, *, workflows: WorkflowRepository, executions: ExecutionRepository,
+        publisher: ExecutionRequestPublisher, clock: Clock, interval_s: float = 5.0,
+        batch_size: int = 500,
         scheduled_timeout_s: float = 30.0, fault_hook: FaultHook | None = None,
     ) -> None:
         self._workflows = workflows
+        self._executions = executions
         self._publisher = publisher
         self._clock = clock
         self._interval_s = interval_s
@@ -92,15 +102,16 @@ class Scheduler:
         self._stopping.set()
 
     async def run_once(self, now: datetime | None = None) -> TickReport:
-        """One pass over due, stuck and expired-lease workflows, as of `now`."""
+        """One pass over due, stuck, expired-lease and archived workflows, as of `now`."""
         started = time.perf_counter()
         now = now or self._clock.now()
         report = TickReport()
         await self._dispatch_due(now, report)
         await self._redispatch_stuck(now, report)
         await self._recover_leases(now, report)
+        await self._settle_archived(now, report)
         SCHEDULER_TICK.observe(time.perf_counter() - started)
-        if report.dispatched or report.redispatched or report.recovered:
+        if report.dispatched or report.redispatched or report.recovered or report.cancelled:
             log.info("scheduler tick", **report.__dict__)
         return report
 
@@ -154,6 +165,21 @@ class Scheduler:
         requests = [r for r in await _bounded(expired, recover) if r is not None]
         await self._publish(requests, "lease_expired", report)
         report.recovered += len(requests)
+
+    async def _settle_archived(self, now: datetime, report: TickReport) -> None:
+        """Cancel what archiving stopped and nobody settled (see `shared.settle`)."""
+        archived = await self._workflows.find_archived_unsettled(limit=self._batch_size)
+
+        async def settle(workflow: Workflow) -> Execution | None:
+            return await settle_archived(
+                workflow, workflows=self._workflows, executions=self._executions, now=now
+            )
+
+        settled = [e for e in await _bounded(archived, settle) if e is not None]
+        cancelled = [e for e in settled if e.status == ExecutionStatus.CANCELLED]
+        if cancelled:
+            EXECUTIONS.labels(ExecutionStatus.CANCELLED.value).inc(len(cancelled))
+        report.cancelled += len(cancelled)
 
     async def _publish(
         self, requests: list[ExecutionRequest], kind: str, report: TickReport

@@ -33,6 +33,7 @@ class ExecutionStatus(StrEnum):
     OK = "ok"
     PENDING = "pending"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # its workflow was archived before it could finish
 
 
 class ActionResultStatus(StrEnum):
@@ -109,6 +110,8 @@ class Execution(_Model):
     last_failed_action: int | None = None
     total_actions: int
     executed_actions: list[ActionResult] = Field(default_factory=list)
+    # Why it ended without an action deciding it (cancelled, or failed after interruptions).
+    reason: str | None = None
 
 
 class ExecutionRequest(_Model):

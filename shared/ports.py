@@ -71,8 +71,21 @@ class WorkflowRepository(Protocol):
         """Revert a claim whose request could not be produced."""
         ...
 
-    async def archive(self, workflow_id: str, now: datetime) -> bool:
-        """Mark archived; False when unknown."""
+    async def archive(self, workflow_id: str, now: datetime) -> Workflow | None:
+        """Mark archived (once) and drop its next run; the workflow after it, None if unknown.
+
+        A workflow not `locked` also goes idle at once, but keeps `trigger.execution_id`: the
+        execution it stopped, still to settle (`find_archived_unsettled`). A locked one is
+        left to its runner, whose release leaves that execution to settle if it is unfinished.
+        """
+        ...
+
+    async def find_archived_unsettled(self, *, limit: int) -> list[Workflow]:
+        """Archived workflows, not `locked`, whose `trigger.execution_id` is still set."""
+        ...
+
+    async def clear_archived_execution(self, workflow_id: str, execution_id: str) -> bool:
+        """Archived, not locked, with this execution id -> idle, no execution (CAS)."""
         ...
 
     async def find_due(self, now: datetime, *, after: DueWorkflow | None, limit: int
@@ -128,6 +141,15 @@ class ExecutionRepository(Protocol):
         With `expected_retries`, only while the stored execution is still pending with that
         many retries left (a compare-and-set: a runner that lost its lease cannot overwrite
         the attempt of the runner that took over); whether it was saved.
+        """
+        ...
+
+    async def cancel(self, execution: Execution) -> Execution:
+        """Settle an execution that will not run again; the stored execution.
+
+        `execution` is a cancelled one (status, `finished_at`, `reason`). It is inserted when
+        no execution has its id; a pending one takes its status, `finished_at` and `reason`
+        (a compare-and-set on `pending`); a finished one stays as it is.
         """
         ...
 

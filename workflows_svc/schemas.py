@@ -155,6 +155,9 @@ class ExecutionOut(BaseModel):
     last_failed_action: int | None
     total_actions: int
     executed_actions: list[ActionResultOut]
+    reason: str | None = Field(
+        None, description="why it ended without an action deciding it (cancelled, interrupted)"
+    )
 
 
 class ExecutionPage(BaseModel):

@@ -31,6 +31,7 @@ from shared.ports import (
     WorkflowRepository,
 )
 from shared.schedule import MAX_INTERVAL_MS, parse_interval_ms, rate_window_start
+from shared.settle import settle_archived
 from workflows_svc.schemas import HttpActionIn, LogActionIn, WorkflowCreate
 
 log = get_logger(__name__)
@@ -112,9 +113,16 @@ class WorkflowService:
         return Page(rows[:limit], len(rows) > limit)
 
     async def archive(self, workflow_id: str) -> None:
-        if not await self._workflows.archive(workflow_id, self._clock.now()):
+        """Archive, and cancel the execution it stops (none while a runner holds it)."""
+        now = self._clock.now()
+        archived = await self._workflows.archive(workflow_id, now)
+        if archived is None:
             raise NotFound(f"workflow {workflow_id!r} not found")
-        log.info("workflow archived", workflow_id=workflow_id)
+        cancelled = await settle_archived(
+            archived, workflows=self._workflows, executions=self._executions, now=now
+        )
+        log.info("workflow archived", workflow_id=workflow_id,
+                 cancelled_execution_id=cancelled.id if cancelled else None)
 
     async def trigger(self, workflow_id: str) -> str:
         """Claim the workflow and produce its request; the new execution's id."""

@@ -98,18 +98,37 @@ class InMemoryWorkflowRepository:
             w.rate.count -= 1
         return True
 
-    async def archive(self, workflow_id: str, now: datetime) -> bool:
+    async def archive(self, workflow_id: str, now: datetime) -> Workflow | None:
         w = self._items.get(workflow_id)
         if w is None:
-            return False
+            return None
         if w.archived_at is None:
             w.archived_at = now
             w.trigger.next_run = None
             if w.status != WorkflowStatus.LOCKED:
                 w.status = WorkflowStatus.ACTIVE
                 w.trigger.status = None
-                w.trigger.execution_id = None
-                w.scheduled_at = None
+        return w.model_copy(deep=True)
+
+    async def find_archived_unsettled(self, *, limit: int) -> list[Workflow]:
+        found = [
+            w.model_copy(deep=True) for w in self._items.values()
+            if w.archived_at is not None and w.status != WorkflowStatus.LOCKED
+            and w.trigger.execution_id is not None
+        ]
+        return sorted(found, key=lambda w: w.workflow_id)[:limit]
+
+    async def clear_archived_execution(self, workflow_id: str, execution_id: str) -> bool:
+        w = self._items.get(workflow_id)
+        if w is None or w.archived_at is None or w.status == WorkflowStatus.LOCKED:
+            return False
+        if w.trigger.execution_id != execution_id:
+            return False
+        w.status = WorkflowStatus.ACTIVE
+        w.scheduled_at = None
+        w.trigger.status = None
+        w.trigger.next_run = None
+        w.trigger.execution_id = None
         return True
 
     async def find_due(

@@ -38,6 +38,14 @@ class InMemoryExecutionRepository:
         )
         return True
 
+    async def cancel(self, execution: Execution) -> Execution:
+        stored = self._items.setdefault(execution.id, execution.model_copy(deep=True))
+        if stored.status == ExecutionStatus.PENDING:
+            stored.status = execution.status
+            stored.finished_at = execution.finished_at
+            stored.reason = execution.reason
+        return stored.model_copy(deep=True)
+
     async def get(self, execution_id: str) -> Execution | None:
         found = self._items.get(execution_id)
         return found.model_copy(deep=True) if found else None

@@ -102,18 +102,39 @@ class MongoWorkflowRepository:
             return True
         return await self._changed(query, {"$set": fields})
 
-    async def archive(self, workflow_id: str, now: datetime) -> bool:
+    async def archive(self, workflow_id: str, now: datetime) -> Workflow | None:
         archived = {"archived_at": now, "trigger.next_run": None}
         # Not running: also drop a dispatch or a retry that is waiting, so nothing stays
-        # `scheduled` or `pending` on a workflow no runner will claim again.
-        idle = {**archived, "status": "active", "trigger.status": None,
-                "trigger.execution_id": None, "scheduled_at": None}
+        # `scheduled` or `pending` on a workflow no runner will claim again. The execution
+        # id stays, naming the execution to settle (`clear_archived_execution` drops it).
+        idle = {**archived, "status": "active", "trigger.status": None}
         query = {"workflow_id": workflow_id, "archived_at": None}
-        if await self._changed({**query, "status": {"$ne": "locked"}}, {"$set": idle}):
-            return True
-        if await self._changed(query, {"$set": archived}):
-            return True
-        return await self._col.count_documents({"workflow_id": workflow_id}, limit=1) > 0
+        for changed, update in (({**query, "status": {"$ne": "locked"}}, idle), (query, archived)):
+            doc = await self._col.find_one_and_update(
+                changed, {"$set": update}, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                return self._handler.from_document(doc)
+        return await self.get(workflow_id)
+
+    async def find_archived_unsettled(self, *, limit: int) -> list[Workflow]:
+        query = {
+            "archived_at": {"$ne": None}, "status": {"$ne": "locked"},
+            "trigger.execution_id": {"$ne": None},
+        }
+        cursor = self._col.find(query).sort("workflow_id", ASCENDING).limit(limit)
+        return [self._handler.from_document(d) async for d in cursor]
+
+    async def clear_archived_execution(self, workflow_id: str, execution_id: str) -> bool:
+        query = {
+            "workflow_id": workflow_id, "archived_at": {"$ne": None},
+            "status": {"$ne": "locked"}, "trigger.execution_id": execution_id,
+        }
+        fields = {
+            "status": "active", "scheduled_at": None, "trigger.status": None,
+            "trigger.next_run": None, "trigger.execution_id": None,
+        }
+        return await self._changed(query, {"$set": fields})
 
     async def find_due(
         self, now: datetime, *, after: DueWorkflow | None, limit: int

@@ -49,6 +49,22 @@ class MongoExecutionRepository:
         # find_one_and_update for the reason given in MongoWorkflowRepository._changed.
         return await self._col.find_one_and_update(query, update, projection={"_id": 1}) is not None
 
+    async def cancel(self, execution: Execution) -> Execution:
+        stored = await self.get_or_create(execution)
+        if stored.status != ExecutionStatus.PENDING:
+            return stored
+        settled = {
+            "status": execution.status.value, "finished_at": execution.finished_at,
+            "reason": execution.reason,
+        }
+        doc = await self._col.find_one_and_update(
+            {"id": execution.id, "status": "pending"}, {"$set": settled},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:  # settled by its runner in between
+            return await self.get(execution.id) or stored
+        return self._handler.from_document(doc)
+
     async def get(self, execution_id: str) -> Execution | None:
         doc = await self._col.find_one({"id": execution_id})
         return self._handler.from_document(doc) if doc else None

@@ -141,3 +141,53 @@ async def test_save_attempt_with_expected_retries_is_a_compare_and_set(repos: Re
     assert (stored.status, stored.retries) == (ExecutionStatus.PENDING, 3)
     assert [r.logs for r in stored.executed_actions] == ["first runner"]
     assert not await repos.executions.save_attempt(first, new_results_from=0, expected_retries=4)
+
+
+def cancelled(execution_id: str, **fields: object) -> Execution:
+    values: dict[str, object] = {
+        "status": "cancelled", "finished_at": at(20), "retries": 0, "reason": "archived",
+        "created_at": at(15),
+    }
+    values.update(fields)
+    return execution(execution_id, **values)
+
+
+async def test_cancel_inserts_a_record_for_an_execution_never_created(repos: Repos) -> None:
+    """Issue 13 #3: a trigger answered 200 and archived before any runner claimed it."""
+    stored = await repos.executions.cancel(cancelled("e1"))
+
+    assert stored == cancelled("e1")
+    assert await repos.executions.get("e1") == stored
+    assert_utc_ms(stored.created_at, stored.finished_at)
+    assert await repos.executions.list_for_workflow(
+        "w", status=ExecutionStatus.CANCELLED, before=None, limit=10
+    ) == [stored]
+
+
+async def test_cancel_settles_a_pending_execution_and_keeps_its_history(repos: Repos) -> None:
+    """Issue 13 #2: a pending execution whose workflow was archived."""
+    await repos.executions.get_or_create(execution("e1"))
+    waiting = execution("e1", retries=3, last_failed_action=2, executed_actions=[
+        {"action_id": 1, "status": "ok", "logs": "a"}, {"action_id": 2, "status": "failed",
+                                                       "logs": "b"},
+    ])
+    assert await repos.executions.save_attempt(waiting, new_results_from=0, expected_retries=4)
+
+    stored = await repos.executions.cancel(cancelled("e1"))
+
+    assert stored == waiting.model_copy(update={
+        "status": ExecutionStatus.CANCELLED, "finished_at": at(20), "reason": "archived",
+    })
+    assert await repos.executions.get("e1") == stored
+    # A runner that lost its lease cannot overwrite it afterwards.
+    late = execution("e1", status="ok", finished_at=at(30))
+    assert not await repos.executions.save_attempt(late, new_results_from=0, expected_retries=3)
+    assert await repos.executions.cancel(cancelled("e1", finished_at=at(40))) == stored
+
+
+async def test_cancel_leaves_a_finished_execution_as_it_is(repos: Repos) -> None:
+    done = execution("e1", status="ok", finished_at=at(9))
+    await repos.executions.get_or_create(done)
+
+    assert await repos.executions.cancel(cancelled("e1")) == done
+    assert await repos.executions.get("e1") == done

@@ -217,6 +217,7 @@ class Harness:
     def scheduler(self, publisher: InMemoryPublisher | None = None, **kwargs: float) -> Scheduler:
         return Scheduler(
             workflows=self.workflows,
+            executions=self.executions,
             publisher=publisher or self.publisher,
             clock=self.clock,
             **kwargs,  # type: ignore[arg-type]

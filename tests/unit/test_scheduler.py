@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from scheduler_svc.scheduler import Scheduler, wake_delay_s
 from shared.adapters.memory import InMemoryPublisher, InMemoryWorkflowRepository
 from shared.clock import FakeClock
-from shared.models import ExecutionRequest, TriggerStatus, WorkflowStatus
+from shared.models import ExecutionRequest, ExecutionStatus, TriggerStatus, WorkflowStatus
 from shared.ports import DueWorkflow
 from tests.polling import eventually
 from tests.unit.fakes import Harness, ScriptedActionRunner, manual_workflow, periodic_workflow
@@ -261,3 +261,30 @@ async def test_a_run_falling_due_during_a_tick_is_dispatched_at_once(h: Harness)
         scheduler.stop()
         await asyncio.wait_for(task, timeout=DEADLINE_S)
     assert ids == ["first", "during-the-tick"]
+
+
+async def test_an_archive_cut_short_before_settling_is_settled_by_the_next_tick(
+    h: Harness,
+) -> None:
+    """Issue 13 #2/#3: the API died between archiving and cancelling (or a run was going)."""
+    await h.add(manual_workflow("queued", h.clock))
+    await h.add(manual_workflow("retrying", h.clock))
+    await h.add(manual_workflow("idle", h.clock))
+    queued = await h.trigger("queued")
+    retry = await h.worker(ScriptedActionRunner(always_fail={1})).run(await h.trigger("retrying"))
+    assert retry is not None and retry.status == ExecutionStatus.PENDING
+    for workflow_id in ("queued", "retrying", "idle"):
+        assert await h.workflows.archive(workflow_id, h.clock.now())  # the repository step only
+    h.clock.advance(1)
+
+    report = await h.scheduler().run_once()
+
+    assert report.cancelled == 2
+    for workflow_id, execution_id in (("queued", queued.execution_id), ("retrying", retry.id)):
+        (execution,) = await h.execution_of(workflow_id)
+        assert (execution.id, execution.status) == (execution_id, ExecutionStatus.CANCELLED)
+        assert execution.finished_at == h.clock.now()
+        wf = await h.workflows.get(workflow_id)
+        assert wf is not None and wf.trigger.execution_id is None
+    assert await h.execution_of("idle") == []
+    assert (await h.scheduler().run_once()).cancelled == 0
