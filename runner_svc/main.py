@@ -50,6 +50,7 @@ async def run(settings: Settings) -> None:
             executions=MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),
             actions=actions, clock=SystemClock(), retries=settings.execution_retries,
             lease_s=settings.lock_lease_s, backoff_scale=settings.retry_backoff_scale,
+            max_interrupted_attempts=settings.max_interrupted_attempts,
         )
         consumer = make_consumer(settings.kafka_url, settings.kafka_consumer_group)
         source = KafkaMessageSource(consumer, settings.kafka_topic)

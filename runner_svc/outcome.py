@@ -43,14 +43,26 @@ def release_for(
     workflow: Workflow, *, token: str, execution_id: str, retries_before: int,
     status: ExecutionStatus | None, now: datetime, backoff_scale: float,
 ) -> Release:
-    """How to unlock: wait for a retry while pending (or interrupted), else go idle."""
+    """How to unlock: wait for a retry while pending (or interrupted: `status` None), else
+    go idle. An interrupted attempt counts one more against MAX_INTERRUPTED_ATTEMPTS."""
     if status is not None and status != ExecutionStatus.PENDING:
         return Release(
             workflow_id=workflow.workflow_id, lock_token=token, trigger_status=None,
             next_run=next_run_after(workflow, now), execution_id=None,
         )
     delay = timedelta(seconds=backoff_s(retries_before, scale=backoff_scale))
+    interrupted = workflow.trigger.interrupted_attempts + (1 if status is None else 0)
     return Release(
         workflow_id=workflow.workflow_id, lock_token=token,
         trigger_status=TriggerStatus.PENDING, next_run=now + delay, execution_id=execution_id,
+        interrupted_attempts=interrupted,
     )
+
+
+def give_up(execution: Execution, interrupted: int, now: datetime) -> Execution:
+    """Fail an execution whose attempts were interrupted too often to try again."""
+    return execution.model_copy(update={
+        "status": ExecutionStatus.FAILED, "retries": 0, "finished_at": now,
+        "reason": f"gave up after {interrupted} interrupted attempts (infrastructure errors "
+                  "or lost runners; MAX_INTERRUPTED_ATTEMPTS)",
+    })

@@ -9,7 +9,7 @@ from datetime import timedelta
 import structlog
 
 from runner_svc.actions import ActionRunner
-from runner_svc.outcome import first_action_to_run, release_for, settle
+from runner_svc.outcome import first_action_to_run, give_up, release_for, settle
 from shared.logs import get_logger
 from shared.metrics import EXECUTIONS, SKIPPED_REQUESTS
 from shared.models import (
@@ -34,7 +34,7 @@ class ExecutionWorker:
     def __init__(
         self, *, workflows: WorkflowRepository, executions: ExecutionRepository,
         actions: ActionRunner, clock: Clock, retries: int = 4, lease_s: float = 60.0,
-        backoff_scale: float = 1.0,
+        backoff_scale: float = 1.0, max_interrupted_attempts: int = 10,
     ) -> None:
         self._workflows = workflows
         self._executions = executions
@@ -43,6 +43,7 @@ class ExecutionWorker:
         self._retries = retries
         self._lease = timedelta(seconds=lease_s)
         self._backoff_scale = backoff_scale
+        self._max_interrupted = max_interrupted_attempts
 
     async def run(self, request: ExecutionRequest) -> Execution | None:
         """Execute the workflow if this request can claim it; None when it cannot."""
@@ -80,12 +81,13 @@ class ExecutionWorker:
                 # Settled already (its runner lost the lock before releasing): do not repeat.
                 status = execution.status
                 return execution
-            execution = await self._attempt(workflow, execution)
+            execution = await self._attempt_or_give_up(workflow, execution)
             status = execution.status
             EXECUTIONS.labels(status.value).inc()
             return execution
         except Exception:
-            log.exception("attempt interrupted; it will be retried")
+            log.exception("attempt interrupted; it will be retried",
+                          interrupted_attempts=workflow.trigger.interrupted_attempts + 1)
             return None
         finally:
             # Not cancelled: a PyMongo operation cancelled mid-flight can wedge the client
@@ -106,9 +108,17 @@ class ExecutionWorker:
             retries=self._retries, total_actions=len(workflow.actions),
         )
 
+    async def _attempt_or_give_up(self, workflow: Workflow, execution: Execution) -> Execution:
+        """An attempt, unless too many before it were interrupted: then fail the execution."""
+        interrupted = workflow.trigger.interrupted_attempts
+        if interrupted < self._max_interrupted:
+            return await self._attempt(workflow, execution)
+        log.warning("execution failed: too many interrupted attempts",
+                    interrupted_attempts=interrupted)
+        return await self._save(give_up(execution, interrupted, self._clock.now()), execution)
+
     async def _attempt(self, workflow: Workflow, execution: Execution) -> Execution:
         """Run the actions from the resume point; the first failure stops the attempt."""
-        recorded = len(execution.executed_actions)
         results = list(execution.executed_actions)
         failed_action = None
         start = first_action_to_run(execution)
@@ -122,13 +132,19 @@ class ExecutionWorker:
                 break
         settled = settle(execution, failed_action, self._clock.now())
         settled.executed_actions = results
+        await self._save(settled, execution)
+        log.info("attempt finished", status=settled.status.value, retries=settled.retries,
+                 failed_action=failed_action)
+        return settled
+
+    async def _save(self, settled: Execution, before: Execution) -> Execution:
+        """Persist an attempt's outcome: a compare-and-set on the execution it continued."""
         saved = await self._executions.save_attempt(
-            settled, new_results_from=recorded, expected_retries=execution.retries
+            settled, new_results_from=len(before.executed_actions),
+            expected_retries=before.retries,
         )
         if not saved:
             raise LeaseLost("the execution changed during this attempt; its result is dropped")
-        log.info("attempt finished", status=settled.status.value, retries=settled.retries,
-                 failed_action=failed_action)
         return settled
 
     async def _keep_lease(self, workflow_id: str, token: str, over: asyncio.Event) -> None:

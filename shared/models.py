@@ -66,6 +66,9 @@ class Trigger(_Model):
     # Id of the execution the next dispatch runs: set by the dispatcher for a fresh
     # run, kept while a failed execution waits for its retry, cleared when it ends.
     execution_id: str | None = None
+    # Attempts of that execution cut short by infrastructure (an error outside the actions,
+    # a runner lost with its lease); reset when it ends. Capped by MAX_INTERRUPTED_ATTEMPTS.
+    interrupted_attempts: int = 0
 
 
 class Lock(_Model):

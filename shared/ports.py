@@ -50,6 +50,7 @@ class Release:
     trigger_status: TriggerStatus | None
     next_run: datetime | None
     execution_id: str | None
+    interrupted_attempts: int = 0
 
 
 class WorkflowRepository(Protocol):
@@ -108,7 +109,7 @@ class WorkflowRepository(Protocol):
     async def find_expired_locks(self, now: datetime, *, limit: int) -> list[DueWorkflow]: ...
 
     async def recover_lock(self, due: DueWorkflow, *, now: datetime) -> bool:
-        """locked (lease expired, token as observed) -> scheduled."""
+        """locked (lease expired, token as observed) -> scheduled; one more interrupted attempt."""
         ...
 
     async def earliest_next_run(self, after: datetime) -> datetime | None:

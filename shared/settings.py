@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     scheduled_timeout_s: float = Field(default=30.0, gt=0)
 
     execution_retries: int = Field(default=4, ge=1)
+    max_interrupted_attempts: int = Field(
+        default=10, ge=1, description="interrupted attempts of an execution before it fails"
+    )
     retry_backoff_scale: float = Field(default=1.0, ge=0)
     lock_lease_s: float = Field(default=60.0, gt=0)
     runner_concurrency: int = Field(default=32, ge=1)

@@ -129,6 +129,7 @@ class InMemoryWorkflowRepository:
         w.trigger.status = None
         w.trigger.next_run = None
         w.trigger.execution_id = None
+        w.trigger.interrupted_attempts = 0
         return True
 
     async def find_due(
@@ -196,6 +197,7 @@ class InMemoryWorkflowRepository:
         w.status = WorkflowStatus.SCHEDULED
         w.scheduled_at = now
         w.lock = None
+        w.trigger.interrupted_attempts += 1
         return True
 
     async def earliest_next_run(self, after: datetime) -> datetime | None:
@@ -235,4 +237,5 @@ class InMemoryWorkflowRepository:
         w.trigger.status = release.trigger_status
         w.trigger.next_run = release.next_run
         w.trigger.execution_id = release.execution_id
+        w.trigger.interrupted_attempts = release.interrupted_attempts
         return True

@@ -33,6 +33,7 @@ class InMemoryExecutionRepository:
         stored.retries = execution.retries
         stored.last_failed_action = execution.last_failed_action
         stored.finished_at = execution.finished_at
+        stored.reason = execution.reason
         stored.executed_actions.extend(
             r.model_copy() for r in execution.executed_actions[new_results_from:]
         )

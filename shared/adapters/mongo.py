@@ -133,6 +133,7 @@ class MongoWorkflowRepository:
         fields = {
             "status": "active", "scheduled_at": None, "trigger.status": None,
             "trigger.next_run": None, "trigger.execution_id": None,
+            "trigger.interrupted_attempts": 0,
         }
         return await self._changed(query, {"$set": fields})
 
@@ -187,7 +188,10 @@ class MongoWorkflowRepository:
 
     async def recover_lock(self, due: DueWorkflow, *, now: datetime) -> bool:
         query = {"workflow_id": due.workflow_id, "status": "locked", "lock.token": due.lock_token}
-        update = {"$set": {"status": "scheduled", "scheduled_at": now, "lock": None}}
+        update: Doc = {
+            "$set": {"status": "scheduled", "scheduled_at": now, "lock": None},
+            "$inc": {"trigger.interrupted_attempts": 1},
+        }
         return await self._changed(query, update)
 
     async def earliest_next_run(self, after: datetime) -> datetime | None:
@@ -221,6 +225,7 @@ class MongoWorkflowRepository:
             "trigger.status": status.value if status else None,
             "trigger.next_run": release.next_run,
             "trigger.execution_id": release.execution_id,
+            "trigger.interrupted_attempts": release.interrupted_attempts,
         }
         return await self._changed(query, {"$set": fields})
 

@@ -39,7 +39,7 @@ class MongoExecutionRepository:
         update: Doc = {"$set": {
             "status": execution.status.value, "retries": execution.retries,
             "last_failed_action": execution.last_failed_action,
-            "finished_at": execution.finished_at,
+            "finished_at": execution.finished_at, "reason": execution.reason,
         }}
         if new_results:
             update["$push"] = {"executed_actions": {"$each": new_results}}

@@ -231,3 +231,27 @@ async def test_release_needs_the_token_and_sets_the_trigger_state(repos: Repos) 
     assert [
         d.workflow_id for d in await repos.workflows.find_due(at(104), after=None, limit=10)
     ] == ["p"]
+
+
+async def test_interrupted_attempts_are_counted_by_release_and_recovery(repos: Repos) -> None:
+    """Issue 13 #13: a release after an interruption and a recovered lease each count one."""
+    await repos.workflows.create(manual("m"))
+    assert await repos.workflows.claim_for_trigger(claim("m", "x1"))
+    assert await repos.workflows.lock("m", token="t1", lease_until=at(30)) is not None
+    interrupted = Release("m", "t1", TriggerStatus.PENDING, at(4), "x1", interrupted_attempts=1)
+    assert await repos.workflows.release(interrupted)
+    [due] = await repos.workflows.find_due(at(4), after=None, limit=10)
+    assert await repos.workflows.claim_due(due, now=at(4), execution_id="x1", next_run=None)
+    locked = await repos.workflows.lock("m", token="t2", lease_until=at(30))
+    assert locked is not None and locked.trigger.interrupted_attempts == 1
+
+    [expired] = await repos.workflows.find_expired_locks(at(31), limit=10)
+    assert await repos.workflows.recover_lock(expired, now=at(31))
+    assert not await repos.workflows.recover_lock(expired, now=at(32))
+
+    relocked = await repos.workflows.lock("m", token="t3", lease_until=at(90))
+    assert relocked is not None
+    assert (relocked.trigger.interrupted_attempts, relocked.trigger.execution_id) == (2, "x1")
+    assert await repos.workflows.release(Release("m", "t3", None, None, None))
+    stored = await repos.workflows.get("m")
+    assert stored is not None and stored.trigger.interrupted_attempts == 0

@@ -202,7 +202,8 @@ class Harness:
     lease_s: float = 60.0
 
     def worker(
-        self, actions: ScriptedActionRunner, *, lease_s: float | None = None
+        self, actions: ScriptedActionRunner, *, lease_s: float | None = None,
+        **options: int,
     ) -> ExecutionWorker:
         return ExecutionWorker(
             workflows=self.workflows,
@@ -212,6 +213,7 @@ class Harness:
             retries=self.retries,
             backoff_scale=self.backoff_scale,
             lease_s=self.lease_s if lease_s is None else lease_s,
+            **options,  # type: ignore[arg-type]
         )
 
     def scheduler(self, publisher: InMemoryPublisher | None = None, **kwargs: float) -> Scheduler:
