@@ -7,9 +7,16 @@ import os
 import signal
 
 from scheduler_svc.scheduler import FaultHook, Scheduler
-from shared.adapters.connect import KafkaProbe, open_database, open_producer, ping_database
+from shared.adapters.connect import (
+    KafkaProbe,
+    open_database,
+    open_producer,
+    ping_database,
+    retry_startup,
+)
 from shared.adapters.kafka import KafkaPublisher
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
+from shared.adapters.mongo_indexes import apply_retention
 from shared.clock import SystemClock
 from shared.logs import configure_logging, get_logger
 from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
@@ -38,6 +45,12 @@ def _fault_hook(settings: Settings) -> FaultHook | None:
 async def run(settings: Settings) -> None:
     """Open everything, tick until signalled, close everything."""
     async with open_database(settings) as db, open_producer(settings) as producer:
+        # The scheduler alone owns the executions' retention, so services configured
+        # differently never undo each other's TTL index.
+        retention_s = settings.execution_retention_s()
+        await retry_startup(
+            "mongodb", lambda: apply_retention(db["executions"], retention_s)
+        )
         scheduler = Scheduler(
             workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
             executions=MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 _INTERVAL = re.compile(r"^([1-9][0-9]{0,9})([smh])$")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000}
+_DURATION = re.compile(r"^([1-9][0-9]{0,9})([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
 MAX_INTERVAL_MS = 366 * 24 * 3_600_000
 
 
@@ -16,6 +18,14 @@ def parse_interval_ms(text: str) -> int | None:
     if match is None:
         return None
     return int(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def parse_duration_s(text: str) -> int | None:
+    """`"30d"`, `"12h"`, `"90m"`, `"45s"` -> seconds; None for anything else."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        return None
+    return int(match.group(1)) * _UNIT_S[match.group(2)]
 
 
 def next_grid_slot(created_at: datetime, interval_ms: int, now: datetime) -> datetime:

@@ -7,6 +7,8 @@ import ipaddress
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.schedule import parse_duration_s
+
 DEFAULT_DENY_NETWORKS = "169.254.0.0/16,fe80::/10,fd00:ec2::254/128"
 
 
@@ -35,6 +37,9 @@ class Settings(BaseSettings):
     max_interrupted_attempts: int = Field(
         default=10, ge=1, description="interrupted attempts of an execution before it fails"
     )
+    execution_retention: str = Field(
+        default="off", description='finished executions kept this long ("30d"), or "off"'
+    )
     retry_backoff_scale: float = Field(default=1.0, ge=0)
     lock_lease_s: float = Field(default=60.0, gt=0)
     runner_concurrency: int = Field(default=32, ge=1)
@@ -60,6 +65,22 @@ class Settings(BaseSettings):
         for part in filter(None, (p.strip() for p in value.split(","))):
             ipaddress.ip_network(part, strict=False)
         return value
+
+    @field_validator("execution_retention")
+    @classmethod
+    def _retention_parses(cls, value: str) -> str:
+        if value.strip().lower() != "off" and parse_duration_s(value.strip()) is None:
+            raise ValueError(
+                'EXECUTION_RETENTION must be "off" or a positive integer followed by s, m, h '
+                'or d, e.g. "30d"'
+            )
+        return value.strip()
+
+    def execution_retention_s(self) -> int | None:
+        """Seconds a finished execution is kept; None keeps them forever."""
+        return None if self.execution_retention.lower() == "off" else parse_duration_s(
+            self.execution_retention
+        )
 
     def deny_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         parts = (p.strip() for p in self.http_deny_networks.split(","))

@@ -1,13 +1,17 @@
-"""The indexes the MongoDB repositories rely on."""
+"""The indexes the MongoDB repositories rely on, and the executions' retention (TTL)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 Doc = dict[str, Any]
+RETENTION_INDEX = "finished_at_ttl"
+_INDEX_NOT_FOUND = 27
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -19,3 +23,31 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await workflows.create_index([("archived_at", ASCENDING), ("trigger.execution_id", ASCENDING)])
     await executions.create_index([("id", ASCENDING)], unique=True)
     await executions.create_index([("workflow_id", ASCENDING), ("status", ASCENDING)])
+
+
+async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | None) -> None:
+    """Make the TTL index on `finished_at` match `retention_s` (None: no index, keep all).
+
+    MongoDB's TTL monitor then deletes, about once a minute, every execution finished more
+    than `retention_s` ago; unfinished ones (`finished_at` null) are never expired.
+    """
+    existing = (await executions.index_information()).get(RETENTION_INDEX)
+    if retention_s is None:
+        if existing is not None:
+            await _drop_retention(executions)
+        return
+    if existing is None:
+        await executions.create_index(
+            [("finished_at", ASCENDING)], name=RETENTION_INDEX, expireAfterSeconds=retention_s
+        )
+    elif existing.get("expireAfterSeconds") != retention_s:
+        index = {"name": RETENTION_INDEX, "expireAfterSeconds": retention_s}
+        await executions.database.command("collMod", executions.name, index=index)
+
+
+async def _drop_retention(executions: AsyncCollection[Doc]) -> None:
+    try:
+        await executions.drop_index(RETENTION_INDEX)
+    except OperationFailure as exc:  # another replica dropped it first
+        if exc.code != _INDEX_NOT_FOUND:
+            raise

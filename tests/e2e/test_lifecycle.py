@@ -1,11 +1,14 @@
-"""Archiving and reading edge cases over the live stack (issue 13 #2, #4)."""
+"""Lifecycle edge cases over live services (issue 13 #2, #4, #14)."""
 
 from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pymongo
 import pytest
 
 from tests.e2e.helpers import (
@@ -17,7 +20,9 @@ from tests.e2e.helpers import (
     unique_id,
     workflow,
 )
-from tests.polling import eventually
+from tests.e2e.stacks import _drop_database
+from tests.harness import Stack
+from tests.polling import eventually, eventually_sync
 from tests.target_server import TargetServer
 
 pytestmark = pytest.mark.e2e
@@ -63,3 +68,25 @@ async def test_a_forged_execution_cursor_is_a_400_not_a_500(client: httpx.AsyncC
 
     assert response.status_code == 400, response.text
     assert "cursor" in response.json()["error"]
+
+
+def test_the_scheduler_puts_execution_retention_in_place_at_startup(
+    mongo_url: str, kafka_url: str, tmp_path: Path
+) -> None:
+    """Issue 13 #14: EXECUTION_RETENTION=30d -> a TTL index on executions.finished_at."""
+    stack = Stack(mongo_url, kafka_url, workdir=tmp_path, env={"EXECUTION_RETENTION": "30d"})
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_url)
+    try:
+        stack.add("scheduler_svc")
+        executions = client[stack.database_name]["executions"]
+
+        def ttl_s() -> int | None:
+            index = executions.index_information().get("finished_at_ttl")
+            return None if index is None else int(index["expireAfterSeconds"])
+
+        assert eventually_sync(ttl_s, timeout_s=DEADLINE_S, what="the TTL index") == 30 * 86_400
+        assert executions.index_information()["finished_at_ttl"]["key"] == [("finished_at", 1)]
+    finally:
+        stack.stop()
+        client.close()
+        _drop_database(mongo_url, stack.database_name)
