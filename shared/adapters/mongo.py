@@ -210,13 +210,11 @@ class MongoWorkflowRepository:
         return await self._changed(query, {"$set": fields})
 
     async def _changed(self, query: Doc, update: Doc) -> bool:
-        # find_one_and_update rather than update_one: the same one-document compare-and-set
-        # in one round trip, but a server that scans (mongo-java-server serves a filter from
-        # an index only when it names exactly that index's keys) stops at the first match
-        # instead of reading the whole collection. Every caller's update changes a field its
-        # filter pins, so "matched" is "modified".
-        doc = await self._col.find_one_and_update(query, update, projection={"_id": 1})
-        return doc is not None
+        # A compare-and-set that needs no document back: update_one (the filter is served by
+        # the unique workflow_id index). Every caller's update changes a field its filter
+        # pins, so "matched" is "modified".
+        result = await self._col.update_one(query, update)
+        return result.matched_count == 1
 
 
 class MongoExecutionRepository:
@@ -251,8 +249,8 @@ class MongoExecutionRepository:
         query: Doc = {"id": execution.id}
         if expected_retries is not None:
             query.update(status="pending", retries=expected_retries)
-        # find_one_and_update for the reason given in MongoWorkflowRepository._changed.
-        return await self._col.find_one_and_update(query, update, projection={"_id": 1}) is not None
+        # A compare-and-set on the attempt it continues; no document is needed back.
+        return (await self._col.update_one(query, update)).matched_count == 1
 
     async def get(self, execution_id: str) -> Execution | None:
         doc = await self._col.find_one({"id": execution_id})
