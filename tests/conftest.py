@@ -280,7 +280,8 @@ def _mongo_server_description(url: str) -> str:
     engine = (status.get("storageEngine") or {}).get("name", "?")
     repl = status.get("repl") or {}
     topology = f"replica set {repl['setName']}" if repl.get("setName") else "standalone"
-    return f"MongoDB {version} ({status.get('process', 'mongod')}, {engine}, {topology}), wire {wire}"
+    process = status.get("process", "mongod")
+    return f"MongoDB {version} ({process}, {engine}, {topology}), wire {wire}"
 
 
 def _resolve_infra() -> Infra:

@@ -79,7 +79,9 @@ async def test_ttl_index_expires_documents(
         async def only_running_left() -> bool:
             return [d["_id"] async for d in col.find({})] == ["running"]
 
-        await eventually(only_running_left, timeout_s=75, interval_s=0.5, what="TTL monitor deletes the old one")
+        await eventually(
+            only_running_left, timeout_s=75, interval_s=0.5, what="the TTL monitor's delete"
+        )
     finally:
         await mongo_client.admin.command(
             {"setParameter": 1, "ttlMonitorSleepSecs": previous["ttlMonitorSleepSecs"]}

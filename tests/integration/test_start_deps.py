@@ -89,9 +89,8 @@ def test_up_twice_status_down_leaves_nothing(tmp_path: Path) -> None:
         for service, pid in started.items():
             assert re.search(rf"^{service}: up .*pid={pid} ", status.stdout, re.M), status.stdout
         # status names the real server, its version and the replica set it initiated
-        assert re.search(r"^mongo: up .*MongoDB 6\.0\.\d+ \(mongod.* replset=rs0", status.stdout, re.M), (
-            status.stdout
-        )
+        named = r"^mongo: up .*MongoDB 6\.0\.\d+ \(mongod.* replset=rs0"
+        assert re.search(named, status.stdout, re.M), status.stdout
         assert "initiated with member" in (deps / "logs" / "mongod-init.log").read_text()
 
         run("down")
