@@ -21,6 +21,10 @@ CONSUMED = Counter("consumer_messages_total", "Kafka messages consumed by the ru
 CONSUMER_ERRORS = Counter(
     "consumer_errors_total", "Kafka messages skipped or failed by the runner", ["reason"]
 )
+DEAD_LETTERS = Counter(
+    "consumer_dead_letters_total", "Writes of poison records to the dead-letter topic",
+    ["outcome"],  # sent | failed (each failed attempt; the write is retried)
+)
 SKIPPED_REQUESTS = Counter(
     "runner_skipped_requests_total", "Requests whose claim failed (duplicate or stale)"
 )
