@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+# Label values come from the code, never from the client: any method outside this set is
+# `other`, and a path is the matched route's template or `unmatched`.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests answered", ["method", "route", "status"]
 )
@@ -31,3 +35,14 @@ SKIPPED_REQUESTS = Counter(
 DB_COMMANDS = Counter(
     "db_commands_total", "MongoDB commands sent (only when DB_COMMAND_METRICS is on)", ["command"]
 )
+
+
+def method_label(method: str) -> str:
+    """A request's method as a label value: the known ones (case-sensitive), else `other`."""
+    return method if method in HTTP_METHODS else "other"
+
+
+def route_label(route: object) -> str:
+    """The template of the route that matched (`/workflows/{workflow_id}`), or `unmatched`."""
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path.startswith("/") else "unmatched"
