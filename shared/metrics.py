@@ -32,6 +32,10 @@ DEAD_LETTERS = Counter(
 SKIPPED_REQUESTS = Counter(
     "runner_skipped_requests_total", "Requests whose claim failed (duplicate or stale)"
 )
+LOG_LINES_SUPPRESSED = Counter(
+    "log_lines_suppressed_total", "Repeated library log lines dropped by the repeat filter",
+    ["logger"],
+)
 DB_COMMANDS = Counter(
     "db_commands_total", "MongoDB commands sent (only when DB_COMMAND_METRICS is on)", ["command"]
 )
