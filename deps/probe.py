@@ -3,7 +3,10 @@
 
     probe.py kafka HOST:PORT [TIMEOUT]   Kafka ApiVersions + Metadata request; exit 0 when the
                                          broker answers with at least one registered broker.
-    probe.py mongo URL [TIMEOUT]         MongoDB OP_MSG ping + buildInfo; exit 0 on ok: 1.
+    probe.py mongo URL [TIMEOUT]         MongoDB OP_MSG ping + buildInfo + hello; exit 0 when
+                                         the server is a writable primary.
+    probe.py mongo-rs-init URL SET MEMBER [TIMEOUT]
+                                         initiate a one-member replica set SET (idempotent).
     probe.py port HOST:PORT [TIMEOUT]    exit 0 when something accepts TCP connections.
 
 On success one line describing the server is printed. On failure the reason goes to stderr
@@ -133,6 +136,11 @@ def _bson_encode(doc: dict[str, object]) -> bytes:
         elif isinstance(value, str):
             raw = value.encode() + b"\x00"
             out += b"\x02" + _bson_cstring(key) + struct.pack("<i", len(raw)) + raw
+        elif isinstance(value, dict):
+            out += b"\x03" + _bson_cstring(key) + _bson_encode(value)
+        elif isinstance(value, list):
+            items = {str(i): item for i, item in enumerate(value)}
+            out += b"\x04" + _bson_cstring(key) + _bson_encode(items)
         else:
             raise TypeError(type(value))
     return struct.pack("<i", len(out) + 5) + bytes(out) + b"\x00"
@@ -214,6 +222,7 @@ def _mongo_host_port(url: str) -> tuple[str, int]:
 
 
 def probe_mongo(url: str, timeout: float) -> str:
+    """Ready = ping ok and the server is a writable primary (or a standalone)."""
     host, port = _mongo_host_port(url)
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
@@ -221,25 +230,54 @@ def probe_mongo(url: str, timeout: float) -> str:
         if ping.get("ok") != 1:
             raise ConnectionError(f"ping failed: {ping}")
         info = _mongo_command(sock, 2, {"buildInfo": 1, "$db": "admin"})
-        hello = _mongo_command(sock, 3, {"isMaster": 1, "$db": "admin"})
+        hello = _mongo_command(sock, 3, {"hello": 1, "$db": "admin"})
+    if not hello.get("isWritablePrimary"):
+        raise ConnectionError(f"not a writable primary (setName={hello.get('setName')})")
     version = info.get("version", "?")
-    identity = info.get("gitVersion") or "mongod"
-    if isinstance(identity, str) and not identity.startswith("mongo-java-server"):
-        identity = f"mongod (git {identity[:12]})"
-    return f"mongo ok: version={version} wire={hello.get('maxWireVersion')} server={identity}"
+    git = str(info.get("gitVersion") or "?")
+    topology = f"replset={hello['setName']}" if hello.get("setName") else "standalone"
+    return (
+        f"mongo ok: MongoDB {version} (mongod, git {git[:12]}) wire={hello.get('maxWireVersion')}"
+        f" {topology}"
+    )
+
+
+def init_replica_set(url: str, set_name: str, member: str, timeout: float) -> str:
+    """Initiate a one-member replica set unless it already is one (idempotent)."""
+    host, port = _mongo_host_port(url)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        status = _mongo_command(sock, 1, {"replSetGetStatus": 1, "$db": "admin"})
+        if status.get("ok") == 1:
+            return f"replica set {status.get('set')} already initiated"
+        if status.get("codeName") != "NotYetInitialized":
+            raise ConnectionError(f"replSetGetStatus: {status.get('errmsg', status)}")
+        config = {"_id": set_name, "members": [{"_id": 0, "host": member}]}
+        reply = _mongo_command(sock, 2, {"replSetInitiate": config, "$db": "admin"})
+    if reply.get("ok") != 1:
+        raise ConnectionError(f"replSetInitiate: {reply.get('errmsg', reply)}")
+    return f"replica set {set_name} initiated with member {member}"
 
 
 # ---------------------------------------------------------------- main
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] not in ("kafka", "mongo", "port"):
+    if len(argv) < 3 or argv[1] not in ("kafka", "mongo", "mongo-rs-init", "port"):
         print(__doc__, file=sys.stderr)
         return 2
     kind, target = argv[1], argv[2]
+    if kind == "mongo-rs-init":
+        if len(argv) < 5:
+            print(__doc__, file=sys.stderr)
+            return 2
+        rs_args = argv[3:5]
+        argv = argv[:3] + argv[5:]
     timeout = float(argv[3]) if len(argv) > 3 else 2.0
     try:
-        if kind == "kafka":
+        if kind == "mongo-rs-init":
+            print(init_replica_set(target, rs_args[0], rs_args[1], timeout))
+        elif kind == "kafka":
             print(probe_kafka(target, timeout))
         elif kind == "mongo":
             print(probe_mongo(target, timeout))

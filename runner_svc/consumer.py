@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from shared.codec import PoisonMessage, decode_request
+from runner_svc.poison import PoisonHandler, decode
+from shared.codec import PoisonMessage
 from shared.logs import get_logger
 from shared.metrics import CONSUMED, CONSUMER_ERRORS
 from shared.models import ExecutionRequest
@@ -50,9 +51,11 @@ class ConsumerLoop:
     def __init__(
         self, *, source: MessageSource, handle: Handler, concurrency: int = 32,
         fetch_timeout_s: float = 0.5, drain_timeout_s: float = 30.0,
+        on_poison: PoisonHandler | None = None,
     ) -> None:
         self._source = source
         self._handle = handle
+        self._on_poison = on_poison or PoisonHandler()
         self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._fetch_timeout_s = fetch_timeout_s
@@ -133,12 +136,9 @@ class ConsumerLoop:
     ) -> None:
         if previous is not None:
             await asyncio.wait([previous])
-        try:
-            request = decode_request(message.value)
-        except PoisonMessage as exc:
-            CONSUMER_ERRORS.labels(exc.reason).inc()
-            log.warning("poison message skipped", partition=message.partition,
-                        offset=message.offset, reason=exc.reason, detail=str(exc)[:200])
+        request = decode(message)
+        if isinstance(request, PoisonMessage):
+            await self._on_poison(message, request)
             return
         try:
             await self._handle(request)
@@ -152,6 +152,12 @@ class ConsumerLoop:
         self._slots.release()
         if self._tails.get(key) is task:
             del self._tails[key]
+        if task.cancelled():  # not handled: stays uncommitted, read again
+            return
+        if task.exception() is not None:  # retrieved, counted; never "never retrieved"
+            CONSUMER_ERRORS.labels("internal").inc()
+            log.error("record processing raised", partition=message.partition,
+                      offset=message.offset, error=repr(task.exception()))
         tracker = self._offsets.get(message.partition)
-        if tracker is not None and not task.cancelled():  # cancelled = not handled
+        if tracker is not None:
             tracker.finish(message.offset)

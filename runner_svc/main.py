@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 
 from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
 from runner_svc.consumer import ConsumerLoop
+from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
 from shared.adapters.connect import KafkaProbe, open_database, ping_database, retry_startup
-from shared.adapters.kafka import KafkaMessageSource, ensure_topic, make_consumer
+from shared.adapters.kafka import (
+    KafkaDeadLetters,
+    KafkaMessageSource,
+    ensure_topic,
+    make_consumer,
+    make_producer,
+)
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.clock import SystemClock
 from shared.logs import configure_logging, get_logger
@@ -32,13 +41,36 @@ def _http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
+@asynccontextmanager
+async def _poison_handler(settings: Settings) -> AsyncIterator[PoisonHandler]:
+    """Poison records go to the dead-letter topic (created here), unless it is turned off."""
+    topic = settings.dead_letter_topic()
+    if topic is None:
+        yield PoisonHandler()
+        return
+    await retry_startup("kafka", lambda: ensure_topic(settings.kafka_url, topic, 1))
+    producer = make_producer(
+        settings.kafka_url, request_timeout_ms=int(settings.kafka_send_timeout_s * 1000)
+    )
+    await retry_startup("kafka", producer.start)
+    try:
+        sink = KafkaDeadLetters(producer, topic, source_topic=settings.kafka_topic,
+                                timeout_s=settings.kafka_send_timeout_s)
+        yield PoisonHandler(sink, topic=topic)
+    finally:
+        await producer.stop()
+
+
 async def run(settings: Settings) -> None:
     """Open everything, consume until signalled, close everything."""
     runner_id = settings.runner_id or uuid.uuid4().hex[:8]
     await retry_startup("kafka", lambda: ensure_topic(
         settings.kafka_url, settings.kafka_topic, settings.kafka_topic_partitions
     ))
-    async with open_database(settings) as db, _http_client(settings) as client:
+    async with (
+        open_database(settings) as db, _http_client(settings) as client,
+        _poison_handler(settings) as on_poison,
+    ):
         actions = DefaultActionRunner(
             client=client, guard=HttpTargetGuard(settings.deny_networks()),
             timeout_s=settings.http_timeout_s,
@@ -55,7 +87,8 @@ async def run(settings: Settings) -> None:
         consumer = make_consumer(settings.kafka_url, settings.kafka_consumer_group)
         source = KafkaMessageSource(consumer, settings.kafka_topic)
         loop = ConsumerLoop(
-            source=source, handle=worker.run, concurrency=settings.runner_concurrency
+            source=source, handle=worker.run, concurrency=settings.runner_concurrency,
+            on_poison=on_poison,
         )
         source.subscribe(loop.drain)
         probe = KafkaProbe(settings.kafka_url)

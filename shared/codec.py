@@ -25,16 +25,25 @@ def encode_request(request: ExecutionRequest) -> tuple[bytes, bytes]:
     return request.workflow_id.encode(), value
 
 
+def _parse_json(value: bytes) -> object:
+    """json.loads, every way it can fail named as a PoisonMessage."""
+    try:
+        return json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PoisonMessage("not_json", str(exc)[:200]) from exc
+    except RecursionError as exc:  # e.g. b"[" * 60000: nesting deeper than the stack
+        raise PoisonMessage("too_deep", "JSON nested too deeply") from exc
+    except ValueError as exc:  # an integer over sys.get_int_max_str_digits() digits
+        raise PoisonMessage("number_too_long", str(exc)[:200]) from exc
+
+
 def decode_request(value: bytes | None) -> ExecutionRequest:
     """Parse a message value; raise PoisonMessage for anything unusable."""
     if value is None:
         raise PoisonMessage("empty", "message has no value")
     if len(value) > MAX_MESSAGE_BYTES:
         raise PoisonMessage("too_large", f"{len(value)} bytes")
-    try:
-        payload = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PoisonMessage("not_json", str(exc)[:200]) from exc
+    payload = _parse_json(value)
     if not isinstance(payload, dict):
         raise PoisonMessage("not_object", type(payload).__name__)
     workflow_id = payload.get("workflow_id")

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.http import amend_openapi, error_response, operations
-from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label, route_label
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
@@ -33,9 +33,9 @@ class LimitsMiddleware:
         try:
             await self._guarded(scope, receive, send, status_holder)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], path, str(status_holder["status"])).inc()
+            path = route_label(scope.get("route"))
+            method = method_label(scope["method"])
+            HTTP_REQUESTS.labels(method, path, str(status_holder["status"])).inc()
             HTTP_LATENCY.labels(path).observe(time.perf_counter() - started)
 
     async def _guarded(

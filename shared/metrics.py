@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+# Label values come from the code, never from the client: any method outside this set is
+# `other`, and a path is the matched route's template or `unmatched`.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests answered", ["method", "route", "status"]
 )
@@ -21,9 +25,28 @@ CONSUMED = Counter("consumer_messages_total", "Kafka messages consumed by the ru
 CONSUMER_ERRORS = Counter(
     "consumer_errors_total", "Kafka messages skipped or failed by the runner", ["reason"]
 )
+DEAD_LETTERS = Counter(
+    "consumer_dead_letters_total", "Writes of poison records to the dead-letter topic",
+    ["outcome"],  # sent | failed (each failed attempt; the write is retried)
+)
 SKIPPED_REQUESTS = Counter(
     "runner_skipped_requests_total", "Requests whose claim failed (duplicate or stale)"
+)
+LOG_LINES_SUPPRESSED = Counter(
+    "log_lines_suppressed_total", "Repeated library log lines dropped by the repeat filter",
+    ["logger"],
 )
 DB_COMMANDS = Counter(
     "db_commands_total", "MongoDB commands sent (only when DB_COMMAND_METRICS is on)", ["command"]
 )
+
+
+def method_label(method: str) -> str:
+    """A request's method as a label value: the known ones (case-sensitive), else `other`."""
+    return method if method in HTTP_METHODS else "other"
+
+
+def route_label(route: object) -> str:
+    """The template of the route that matched (`/workflows/{workflow_id}`), or `unmatched`."""
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path.startswith("/") else "unmatched"

@@ -196,3 +196,11 @@ class MessageSource(Protocol):
     async def commit(self, offsets: dict[int, int]) -> None:
         """Commit, per partition, the offset of the next record to read."""
         ...
+
+
+class DeadLetterSink(Protocol):
+    """Where the runner keeps records it cannot decode (a dead-letter topic)."""
+
+    async def send(self, message: ConsumedMessage, reason: str, detail: str) -> None:
+        """Store the record unchanged with why; raise `Unavailable` if it was not stored."""
+        ...

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     kafka_topic_partitions: int = Field(default=6, ge=1)
     kafka_consumer_group: str = "runner-svc-group"
     kafka_send_timeout_s: float = Field(default=5.0, gt=0)
+    kafka_dlq_topic: str | None = Field(
+        default=None, description="dead-letter topic; unset: <KAFKA_TOPIC>.dlq; '' or off: none"
+    )
     port: int | None = None
     host: str = "127.0.0.1"
     log_level: str = "info"
@@ -81,6 +84,13 @@ class Settings(BaseSettings):
         return None if self.execution_retention.lower() == "off" else parse_duration_s(
             self.execution_retention
         )
+
+    def dead_letter_topic(self) -> str | None:
+        """Where the runner keeps records it cannot decode; None when turned off."""
+        if self.kafka_dlq_topic is None:
+            return f"{self.kafka_topic}.dlq"
+        name = self.kafka_dlq_topic.strip()
+        return None if name.lower() in ("", "off", "none") else name
 
     def deny_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         parts = (p.strip() for p in self.http_deny_networks.split(","))

@@ -5,8 +5,8 @@ it, directly or through ``mongo_url``/``kafka_url``/``mongo_client``/..., start 
 
 1. ``DATABASE_URL`` / ``KAFKA_URL`` when set: the server must answer there, else the run fails.
 2. Otherwise testcontainers (``mongo:7``, ``apache/kafka:4.1.0``) when a Docker engine answers.
-3. Otherwise ``./start-deps.sh up`` (local mode: Kafka from Maven Central's jars and
-   mongo-java-server, bound to 127.0.0.1), left running for the next run.
+3. Otherwise ``./start-deps.sh up`` (local mode: Kafka from Maven Central's jars and a real
+   mongod 6.0 as a single-node replica set, bound to 127.0.0.1), left running for the next run.
 
 Missing infrastructure is never a skip: the fixture raises and the tests error out.
 The Kafka and database server versions are printed in the terminal summary.
@@ -277,16 +277,11 @@ def _mongo_server_description(url: str) -> str:
     finally:
         client.close()
     version = info.get("version", "?")
-    mjs = info.get("mongoJavaServer")
-    if isinstance(mjs, dict):
-        return (
-            f"mongo-java-server {mjs.get('version')} ({mjs.get('backend')} backend, "
-            f"h2 {mjs.get('h2Version')}) reporting MongoDB {version}, wire {wire}"
-        )
-    if status.get("process") == "java":
-        return f"mongo-java-server (unknown version) reporting MongoDB {version}, wire {wire}"
     engine = (status.get("storageEngine") or {}).get("name", "?")
-    return f"MongoDB {version} ({status.get('process', 'mongod')}, {engine}), wire {wire}"
+    repl = status.get("repl") or {}
+    topology = f"replica set {repl['setName']}" if repl.get("setName") else "standalone"
+    process = status.get("process", "mongod")
+    return f"MongoDB {version} ({process}, {engine}, {topology}), wire {wire}"
 
 
 def _resolve_infra() -> Infra:

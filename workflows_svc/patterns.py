@@ -16,6 +16,11 @@ METHOD = "^(?:" + "|".join(
 
 INTERVAL = "^[1-9][0-9]{0,9}[smh]$"
 
+# A workflow id is its URL's path segment, so it may not contain `/` (the router splits on
+# it, so `s/x` or `t/trigger` could never be read again); nor control characters. Anything
+# else is kept (each percent-encoded in the URL as usual): every id reachable before.
+WORKFLOW_ID = "^[^\\x00-\\x1f/]+$"
+
 
 def _ipv6() -> str:
     """RFC 3986 `IPv6address` (what `ipaddress` accepts, minus zone ids)."""

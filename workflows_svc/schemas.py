@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from workflows_svc.patterns import HTTP_METHODS, INTERVAL, METHOD, URL
+from workflows_svc.patterns import HTTP_METHODS, INTERVAL, METHOD, URL, WORKFLOW_ID
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 
@@ -87,11 +87,19 @@ TRIGGER_SCHEMA: dict[str, Any] = {
 class WorkflowCreate(_Strict):
     """Body of POST /workflows (the original's field names)."""
 
-    workflow_id: Annotated[
-        str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
-    ] = Field(alias="workflowId")
+    workflow_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        alias="workflowId", json_schema_extra={"pattern": WORKFLOW_ID},
+        description="1-200 characters, no '/' and no control character (U+0000-U+001F)",
+    )
     trigger: Annotated[TriggerIn, WithJsonSchema(TRIGGER_SCHEMA)]
     actions: list[ActionIn] = Field(min_length=1, max_length=100)
+
+    @field_validator("workflow_id")
+    @classmethod
+    def _addressable_id(cls, workflow_id: str) -> str:
+        if not re.fullmatch(WORKFLOW_ID, workflow_id):
+            raise ValueError("may not contain '/' or control characters (U+0000-U+001F)")
+        return workflow_id
 
 
 class ErrorOut(BaseModel):

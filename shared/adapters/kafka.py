@@ -7,9 +7,15 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAlreadyExistsError,
+)
 
-from shared.codec import encode_request
+from shared.codec import MAX_MESSAGE_BYTES, encode_request
 from shared.errors import Unavailable
 from shared.models import ExecutionRequest
 from shared.ports import ConsumedMessage
@@ -121,3 +127,42 @@ class KafkaMessageSource:
         }
         if wanted:
             await self._consumer.commit(wanted)
+
+
+class KafkaDeadLetters:
+    """DeadLetterSink: the record's key and value, unchanged, on the dead-letter topic.
+
+    Headers say why and where from: `dlq.reason`, `dlq.detail`, `dlq.source` (`topic:
+    partition:offset`). A value the broker refuses as too large (the headers added to a
+    record at the size limit) is stored cut to MAX_MESSAGE_BYTES, `dlq.truncated_from`
+    giving its length.
+    """
+
+    def __init__(
+        self, producer: AIOKafkaProducer, topic: str, *, source_topic: str, timeout_s: float
+    ) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._source_topic = source_topic
+        self._timeout_s = timeout_s
+
+    async def send(self, message: ConsumedMessage, reason: str, detail: str) -> None:
+        source = f"{self._source_topic}:{message.partition}:{message.offset}"
+        headers = [("dlq.reason", reason.encode()), ("dlq.detail", detail.encode()),
+                   ("dlq.source", source.encode())]
+        value = message.value
+        try:
+            try:
+                await self._produce(message.key, value, headers)
+            except (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError):
+                cut = (value or b"")[:MAX_MESSAGE_BYTES]
+                size = str(len(value or b"")).encode()
+                await self._produce(message.key, cut, [*headers, ("dlq.truncated_from", size)])
+        except (KafkaError, TimeoutError) as exc:
+            raise Unavailable(f"dead-letter topic {self._topic}: {exc!r}") from exc
+
+    async def _produce(
+        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        async with asyncio.timeout(self._timeout_s):
+            await self._producer.send_and_wait(self._topic, value, key=key, headers=headers)

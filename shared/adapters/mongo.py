@@ -230,10 +230,8 @@ class MongoWorkflowRepository:
         return await self._changed(query, {"$set": fields})
 
     async def _changed(self, query: Doc, update: Doc) -> bool:
-        # find_one_and_update rather than update_one: the same one-document compare-and-set
-        # in one round trip, but a server that scans (mongo-java-server serves a filter from
-        # an index only when it names exactly that index's keys) stops at the first match
-        # instead of reading the whole collection. Every caller's update changes a field its
-        # filter pins, so "matched" is "modified".
-        doc = await self._col.find_one_and_update(query, update, projection={"_id": 1})
-        return doc is not None
+        # A compare-and-set that needs no document back: update_one (the filter is served by
+        # the unique workflow_id index). Every caller's update changes a field its filter
+        # pins, so "matched" is "modified".
+        result = await self._col.update_one(query, update)
+        return result.matched_count == 1

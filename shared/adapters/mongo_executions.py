@@ -46,8 +46,8 @@ class MongoExecutionRepository:
         query: Doc = {"id": execution.id}
         if expected_retries is not None:
             query.update(status="pending", retries=expected_retries)
-        # find_one_and_update for the reason given in MongoWorkflowRepository._changed.
-        return await self._col.find_one_and_update(query, update, projection={"_id": 1}) is not None
+        # A compare-and-set on the attempt it continues; no document is needed back.
+        return (await self._col.update_one(query, update)).matched_count == 1
 
     async def cancel(self, execution: Execution) -> Execution:
         stored = await self.get_or_create(execution)

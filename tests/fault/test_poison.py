@@ -1,5 +1,6 @@
 """Poison messages on the execution topic (not JSON, no workflow_id, an unknown workflow id,
-a 1 MB value) mixed into a load of triggers: each is counted and skipped, the runner goes on."""
+a 1 MB value, 60,000-deep nesting, a 5,000-digit number) mixed into a load of triggers: each
+is counted, dead-lettered and skipped, the runner goes on."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tests.fault.checks import check_manual, metric, runner_logs
 from tests.fault.load import StartStack, TriggerLoad, api_client, create_workflows, new_ids
@@ -25,6 +26,8 @@ POISON = {
     "not_json": b"{this is not json",
     "no_workflow_id": json.dumps({"workflowId": "camel-case", "x": 1}).encode(),
     "too_large": json.dumps({"workflow_id": "padded", "pad": "x" * ONE_MB}).encode(),
+    "too_deep": b"[" * 60_000,
+    "number_too_long": b'{"workflow_id": "n", "n": ' + b"1" * 5_000 + b"}",
 }
 
 
@@ -77,6 +80,8 @@ async def test_poison_messages_are_counted_and_skipped(
         e.get("reason") for e in events if e and e.get("event") == "poison message skipped"
     )
     assert all(logged[r] >= EACH for r in POISON), f"poison not logged per reason: {logged}"
+    dead = await dead_letters(kafka_url, f"{topic}.dlq", EACH * len(POISON))
+    assert all(dead[r] == EACH for r in POISON), f"dead letters by reason: {dead}"
     assert runner.proc is not None and runner.proc.poll() is None, "the runner died"
     assert runner.proc.pid == runner_pid
     assert skipped - skipped_before >= EACH, "unknown workflow ids were not counted as skipped"
@@ -86,6 +91,27 @@ async def test_poison_messages_are_counted_and_skipped(
     print(f"\n[fault] poison x{EACH} each: counted {counted}, unknown-id skips "
           f"{skipped - skipped_before:.0f}; runner alive; {summary.line()}; "
           f"{time.monotonic() - started:.0f}s")
+
+
+async def dead_letters(kafka_url: str, topic: str, expected: int) -> Counter[str]:
+    """The runner's dead-letter topic (its default name), counted by `dlq.reason`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_url, enable_auto_commit=False,
+                                fetch_max_bytes=8 * ONE_MB)
+    await consumer.start()
+    reasons: Counter[str] = Counter()
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        await consumer.seek_to_beginning()
+
+        async def enough() -> bool:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                reasons.update(dict(r.headers)["dlq.reason"].decode() for r in batch)
+            return sum(reasons.values()) >= expected
+
+        await eventually(enough, timeout_s=30, interval_s=0.1, what="the dead letters")
+    finally:
+        await consumer.stop()
+    return reasons
 
 
 def _json_or_none(line: str) -> dict[str, Any] | None:

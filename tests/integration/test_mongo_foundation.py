@@ -1,4 +1,4 @@
-"""Foundation: the MongoDB(-compatible) server's guarantees the system relies on.
+"""Foundation: the MongoDB server's guarantees the system relies on.
 
 The system's correctness rests on single-document atomicity: ``find_one_and_update`` with a
 filter is a compare-and-set. The contract test below runs N concurrent compare-and-sets on one
@@ -8,7 +8,6 @@ document and expects exactly one winner, and names the server it ran against.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -153,29 +152,20 @@ async def _write_restart_read(
         await client.close()
 
 
-async def test_document_survives_db_server_restart(infra: Infra, tmp_path: Path) -> None:
-    """Local mode's server (start-deps.sh: mongo-java-server, H2 file) keeps a document and a
-    unique index across a restart. Proven on a private instance (own DEPS_DIR and port, same
-    jars and launcher), so the server the other tests share is never restarted under them.
-    Without Java (a Docker-only machine) the session's own testcontainer is restarted."""
-    if shutil.which("java") is None:
-        if infra.restart_mongo is None or infra.mongo_source != "testcontainers":
-            pytest.fail(
-                "no java for a local-mode server and no database of this run's own to restart: "
-                "persistence across a restart is not proven",
-                pytrace=False,
-            )
-        print(f"\nno java: restarting this run's testcontainer ({infra.mongo_server})")
-        await _write_restart_read(infra.mongo_url, infra.restart_mongo, None)
-        return
-
+async def test_document_survives_db_server_restart(tmp_path: Path) -> None:
+    """Local mode's server (start-deps.sh: a real mongod, single-node replica set) keeps a
+    document, a unique index and its replica set configuration across a restart. Proven on a
+    private instance (own DEPS_DIR and port, same installed mongod), so the server the other
+    tests share is never restarted under them."""
     private = tmp_path / "deps"
     env = private_deps_env(private)
-    url = f"mongodb://127.0.0.1:{env['MONGO_PORT']}"
+    url = f"mongodb://127.0.0.1:{env['MONGO_PORT']}/?replicaSet=rs0"
     try:
         await asyncio.to_thread(run_start_deps, "up", "mongo", env=env)
         await _write_restart_read(
             url, lambda: run_start_deps("restart", "mongo", env=env), lambda: _pid(private)
         )
+        init_log = (private / "logs" / "mongod-init.log").read_text()
+        assert init_log.count("initiated with member") == 1, init_log  # once, not per start
     finally:
         await asyncio.to_thread(run_start_deps, "down", "mongo", env=env)

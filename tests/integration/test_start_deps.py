@@ -88,6 +88,10 @@ def test_up_twice_status_down_leaves_nothing(tmp_path: Path) -> None:
         status = run("status")
         for service, pid in started.items():
             assert re.search(rf"^{service}: up .*pid={pid} ", status.stdout, re.M), status.stdout
+        # status names the real server, its version and the replica set it initiated
+        named = r"^mongo: up .*MongoDB 6\.0\.\d+ \(mongod.* replset=rs0"
+        assert re.search(named, status.stdout, re.M), status.stdout
+        assert "initiated with member" in (deps / "logs" / "mongod-init.log").read_text()
 
         run("down")
         assert not (deps / "run" / "kafka.pid").exists()

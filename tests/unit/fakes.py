@@ -18,6 +18,7 @@ from shared.adapters.memory import (
     InMemoryWorkflowRepository,
 )
 from shared.clock import FakeClock
+from shared.errors import Unavailable
 from shared.models import (
     Action,
     ActionResult,
@@ -184,6 +185,21 @@ class FakeMessageSource:
         for partition, offset in offsets.items():
             assert offset >= self.committed.get(partition, -1), "commit went backwards"
             self.committed[partition] = offset
+
+
+class FakeDeadLetters:
+    """DeadLetterSink keeping what it was sent; the first `failures` sends raise."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.attempts = 0
+        self.sent: list[tuple[ConsumedMessage, str]] = []
+
+    async def send(self, message: ConsumedMessage, reason: str, detail: str) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise Unavailable(f"dead-letter write {self.attempts} failed (scripted)")
+        self.sent.append((message, reason))
 
 
 # --- harness -----------------------------------------------------------------------------

@@ -60,6 +60,12 @@ def test_largest_allowed_message_is_accepted() -> None:
         pytest.param(b'{"workflow_id": "x", "execution_id": 5}', "invalid", id="bad-field"),
         pytest.param(b'{"workflow_id": "x", "pad": "' + b"a" * MAX_MESSAGE_BYTES + b'"}',
                      "too_large", id="over-64KiB"),
+        # json.loads raises RecursionError / a plain ValueError for these (issue 13, #8).
+        pytest.param(b"[" * 60_000, "too_deep", id="deep-array"),
+        pytest.param(b'{"a":' * 12_000, "too_deep", id="deep-object"),
+        pytest.param(b"1" * 5_000, "number_too_long", id="5000-digit-number"),
+        pytest.param(b'{"workflow_id": "x", "n": ' + b"7" * 5_000 + b"}", "number_too_long",
+                     id="5000-digit-field"),
     ],
 )
 def test_poison_messages(value: bytes | None, reason: str) -> None:

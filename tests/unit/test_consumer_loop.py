@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -10,10 +11,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from runner_svc.consumer import ConsumerLoop
+from runner_svc.poison import PoisonHandler
 from shared.codec import MAX_MESSAGE_BYTES
 from shared.models import ExecutionRequest
 from tests.polling import eventually
-from tests.unit.fakes import FakeMessageSource, message
+from tests.unit.fakes import FakeDeadLetters, FakeMessageSource, message
 
 DEADLINE_S = 5.0
 
@@ -132,6 +134,14 @@ async def test_commit_point_waits_for_the_slowest_in_flight_offset() -> None:
     await committed_at(loop, source, 0, 5)
 
 
+# Records json.loads fails on with RecursionError / a bare ValueError (issue 13, #8).
+HOSTILE = [
+    (b"[" * 60_000, "too_deep"),
+    (b"1" * 5_000, "number_too_long"),
+    (b'{"workflow_id": "w", "n": ' + b"9" * 5_000 + b"}", "number_too_long"),
+]
+
+
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
@@ -142,6 +152,7 @@ async def test_commit_point_waits_for_the_slowest_in_flight_offset() -> None:
         (b'{"execution_id": "e"}', "no_workflow_id"),
         (b'{"workflow_id": ""}', "no_workflow_id"),
         (b'{"workflow_id": "w", "pad": "' + b"x" * MAX_MESSAGE_BYTES + b'"}', "too_large"),
+        *HOSTILE,
     ],
 )
 async def test_poison_message_is_counted_skipped_and_committed(
@@ -163,6 +174,83 @@ async def test_poison_message_is_counted_skipped_and_committed(
     await loop.drain()
     assert handler.finished == ["ok", "later"]
     assert source.committed == {0: 3}
+
+
+async def test_hostile_records_leave_no_unretrieved_task_exception() -> None:
+    batch = [message(i, "wf", value=v) for i, (v, _) in enumerate(HOSTILE)]
+    source = FakeMessageSource([[*batch, message(len(batch), "wf", tag="ok")]])
+    handler = Recorder()
+    reported: list[dict[str, object]] = []
+    event_loop = asyncio.get_running_loop()
+    previous = event_loop.get_exception_handler()
+    event_loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        loop = ConsumerLoop(source=source, handle=handler)
+        await loop.run_once()
+        await loop.drain()
+        del loop
+        gc.collect()  # a task whose exception nobody retrieved reports it when collected
+    finally:
+        event_loop.set_exception_handler(previous)
+
+    assert reported == []
+    assert handler.finished == ["ok"]
+    assert source.committed == {0: len(batch) + 1}
+
+
+async def test_poison_records_go_to_the_dead_letter_sink_unchanged_with_their_reason() -> None:
+    poison = [message(0, "wf", value=b"not json"), message(1, "wf", value=b"[" * 60_000)]
+    source = FakeMessageSource([[*poison, message(2, "wf", tag="ok")]])
+    sink = FakeDeadLetters()
+    loop = ConsumerLoop(source=source, handle=Recorder(), on_poison=PoisonHandler(sink))
+
+    await loop.run_once()
+    await loop.drain()
+
+    assert sink.sent == [(poison[0], "not_json"), (poison[1], "too_deep")]
+    assert source.committed == {0: 3}
+
+
+async def test_a_poison_record_is_committed_only_once_the_dead_letter_write_succeeds() -> None:
+    source = FakeMessageSource([[message(0, "bad", value=b"{oops"),
+                                 message(1, "other", tag="other")]])
+    sink = FakeDeadLetters(failures=1_000_000)
+    handler = Recorder()
+    handler_of_poison = PoisonHandler(sink, retry_initial_s=0.0, retry_max_s=0.001)
+    loop = ConsumerLoop(source=source, handle=handler, on_poison=handler_of_poison)
+    failed_before = REGISTRY.get_sample_value(
+        "consumer_dead_letters_total", {"outcome": "failed"}) or 0.0
+
+    await loop.run_once()
+    await until(lambda: sink.attempts >= 5 and handler.finished == ["other"],
+                "retries, the other key handled")
+    await loop.commit()
+    assert source.committed.get(0, 0) == 0  # not committed while it is not stored
+    assert sink.sent == []
+
+    sink.failures = 0
+    await committed_at(loop, source, 0, 2)
+    assert [reason for _, reason in sink.sent] == ["not_json"]
+    failed = REGISTRY.get_sample_value("consumer_dead_letters_total", {"outcome": "failed"})
+    assert (failed or 0.0) - failed_before >= 5
+
+
+async def test_an_unforeseen_decode_failure_is_counted_and_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def explode(value: bytes | None) -> ExecutionRequest:
+        raise MemoryError("decoder ran out of memory (scripted)")
+
+    monkeypatch.setattr("runner_svc.poison.decode_request", explode)
+    source = FakeMessageSource([[message(0, "wf")]])
+    loop = ConsumerLoop(source=source, handle=Recorder())
+    before = errors("undecodable")
+
+    await loop.run_once()
+    await loop.drain()
+
+    assert errors("undecodable") == before + 1
+    assert source.committed == {0: 1}
 
 
 async def test_a_failing_handler_does_not_stop_the_loop() -> None:

@@ -1,0 +1,81 @@
+"""Wake-ups from a MongoDB change stream: every `trigger.next_run` written to `workflows`.
+
+The scheduler polls at least every `SCHEDULER_INTERVAL`; this stream lets it wake at once for
+a run that became due sooner (a new workflow, a release, a retry), so it never waits a whole
+interval. A server without change streams (a standalone mongod) leaves polling alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import OperationFailure, PyMongoError
+
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+Doc = dict[str, Any]
+
+# Server-side: only the events that set a date in trigger.next_run reach the scheduler.
+# Updates write "trigger.next_run" as a dotted key (read with $getField) or a whole "trigger".
+_UPDATED = "$updateDescription.updatedFields"
+NEXT_RUN_PIPELINE: list[Doc] = [
+    {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}},
+    {"$project": {"next_run": {"$cond": [
+        {"$eq": ["$operationType", "update"]},
+        {"$ifNull": [
+            {"$getField": {"field": "trigger.next_run", "input": _UPDATED}},
+            f"{_UPDATED}.trigger.next_run",
+        ]},
+        "$fullDocument.trigger.next_run",
+    ]}}},
+    {"$match": {"next_run": {"$type": "date"}}},
+]
+NOT_A_REPLICA_SET = {40573, 40324}  # "only supported on replica sets", unrecognised stage
+HISTORY_LOST = {286, 280}  # ChangeStreamHistoryLost, ChangeStreamFatalError
+MAX_RETRY_DELAY_S = 10.0
+
+
+class MongoNextRunWatch:
+    """NextRunWatch on a change stream of the `workflows` collection."""
+
+    def __init__(self, collection: AsyncCollection[Doc], *, max_await_ms: int = 1000) -> None:
+        self._col = collection
+        self._max_await_ms = max_await_ms
+        self.available = True
+
+    async def run(self, on_next_run: Callable[[datetime], None]) -> None:
+        """Report each next_run written, until cancelled; resume after transient errors."""
+        resume_token: Mapping[str, Any] | None = None
+        delay_s = 0.5
+        while True:
+            try:
+                async with await self._col.watch(
+                    NEXT_RUN_PIPELINE, resume_after=resume_token,
+                    max_await_time_ms=self._max_await_ms,
+                ) as stream:
+                    delay_s = 0.5
+                    async for change in stream:
+                        resume_token = stream.resume_token
+                        on_next_run(change["next_run"])
+            except OperationFailure as exc:
+                if exc.code in NOT_A_REPLICA_SET:
+                    self.available = False
+                    log.warning("change streams unavailable; the scheduler polls only",
+                                error=str(exc))
+                    return
+                if exc.code in HISTORY_LOST:
+                    resume_token = None  # the oplog moved on: start from now; polling covers
+                delay_s = await _pause(exc, delay_s)
+            except PyMongoError as exc:
+                delay_s = await _pause(exc, delay_s)
+
+
+async def _pause(exc: Exception, delay_s: float) -> float:
+    log.warning("change stream interrupted; resuming", error=repr(exc), retry_in_s=delay_s)
+    await asyncio.sleep(delay_s)
+    return min(delay_s * 2, MAX_RETRY_DELAY_S)

@@ -1,0 +1,41 @@
+"""Retry policies of SPEC section 9: how many attempts, how long between them, what is final.
+
+Absent, a workflow keeps the v1 policy: 4 attempts, backoff 4 s, 9 s, 16 s (the original's
+formula, scaled by `RETRY_BACKOFF_SCALE`). Given, the delay before attempt n+1 is
+min(initial_interval_s * backoff_coefficient^(n-1), max_interval_s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.schedule import backoff_s
+
+V1_ATTEMPTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """A policy; `initial_interval_s` None means the v1 backoff formula."""
+
+    max_attempts: int = V1_ATTEMPTS
+    initial_interval_s: float | None = None
+    backoff_coefficient: float = 2.0
+    max_interval_s: float = 3600.0
+    non_retryable_statuses: frozenset[int] = frozenset()
+
+    def delay_s(self, attempt: int, *, scale: float = 1.0) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        if self.initial_interval_s is None:
+            return backoff_s(self.max_attempts - attempt + 1, scale=scale)
+        raw = self.initial_interval_s * self.backoff_coefficient ** (attempt - 1)
+        return min(raw, self.max_interval_s)
+
+    def retries_after(self, attempt: int, http_status: int | None = None) -> bool:
+        """Whether a failure of attempt number `attempt` gets another attempt."""
+        if http_status is not None and http_status in self.non_retryable_statuses:
+            return False
+        return attempt < self.max_attempts
+
+
+V1_POLICY = RetryPolicy()

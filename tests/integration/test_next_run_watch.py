@@ -1,0 +1,55 @@
+"""The change-stream wake-up source reports exactly the next_run values written."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.adapters.mongo_watch import MongoNextRunWatch
+from tests.polling import eventually
+
+pytestmark = pytest.mark.integration
+
+Db = AsyncDatabase[dict[str, Any]]
+
+
+async def test_reports_next_run_from_inserts_dotted_and_whole_updates(mongo_db: Db) -> None:
+    col = mongo_db[f"workflows_{uuid.uuid4().hex[:6]}"]
+    await col.insert_one({"workflow_id": "seed"})
+    base = datetime.now(UTC).replace(microsecond=0)
+    slots = [base + timedelta(seconds=s) for s in (10, 20, 30)]
+    seen: list[datetime] = []
+    watch = MongoNextRunWatch(col, max_await_ms=100)
+    task = asyncio.create_task(watch.run(seen.append))
+    try:
+
+        async def stream_open() -> bool:
+            await col.update_one({"workflow_id": "seed"}, {"$set": {"trigger.next_run": base}})
+            return bool(seen)
+
+        await eventually(stream_open, timeout_s=15, interval_s=0.2, what="the stream to open")
+        seen.clear()
+        await col.insert_one({"workflow_id": "a", "trigger": {"next_run": slots[0]}})
+        await col.update_one({"workflow_id": "a"}, {"$set": {"status": "locked"}})  # no event
+        await col.update_one({"workflow_id": "a"}, {"$set": {"trigger.next_run": None}})  # none
+        await col.update_one({"workflow_id": "a"}, {"$set": {"trigger.next_run": slots[1]}})
+        await col.update_one({"workflow_id": "a"}, {"$set": {"trigger": {"next_run": slots[2]}}})
+
+        async def three() -> bool:
+            return len(seen) >= 3
+
+        await eventually(three, timeout_s=15, what="three next_run events")
+        assert [s.astimezone(UTC).replace(tzinfo=UTC) for s in seen] == [
+            s.replace(tzinfo=UTC) for s in slots
+        ]
+        assert watch.available
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,114 @@
+"""The README's count of the manual trigger's DB round trips is what it sends to MongoDB
+(issue 13, #18): 1 in a workflow's current rate window or with the limit off, 2 when the
+window is new (the claim in the current window misses, then the claim opening a new one)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient, monitoring
+
+from shared.adapters.memory import InMemoryPublisher
+from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository, ensure_indexes
+from shared.clock import FakeClock
+from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
+from shared.models import Action, ActionType, Trigger, TriggerType, Workflow
+from shared.ports import Release
+from workflows_svc.service import WorkflowService
+
+pytestmark = pytest.mark.integration
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+class Commands(monitoring.CommandListener):
+    """The commands sent to one database."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.database_name == self.database:
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+@pytest_asyncio.fixture
+async def counted(mongo_url: str) -> AsyncIterator[tuple[Any, Commands]]:
+    name = f"trips_{uuid.uuid4().hex[:12]}"
+    commands = Commands(name)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_url, tz_aware=True, event_listeners=[commands]
+    )
+    try:
+        db = client[name]
+        await ensure_indexes(db)
+        yield db, commands
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+async def trips_per_trigger(db: Any, commands: Commands, *, rate_limit: int) -> list[int]:
+    """Round trips of two accepted triggers of one workflow in one minute."""
+    clock = FakeClock()
+    workflows = MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER)
+    service = WorkflowService(
+        workflows=workflows, executions=MongoExecutionRepository(db["executions"],
+                                                                 EXECUTION_HANDLER),
+        publisher=InMemoryPublisher(), clock=clock, trigger_rate_limit=rate_limit,
+    )
+    workflow_id = f"wf-{uuid.uuid4().hex[:8]}"
+    await workflows.create(Workflow(
+        workflow_id=workflow_id, created_at=clock.now(), trigger=Trigger(type=TriggerType.MANUAL),
+        actions=[Action(action_id=1, type=ActionType.LOG, message="m")],
+    ))
+    trips = []
+    for _ in range(2):
+        commands.names.clear()
+        await service.trigger(workflow_id)
+        trips.append(len(commands.names))
+        await finish(workflows, workflow_id, clock)
+        clock.advance(1)
+    return trips
+
+
+async def finish(workflows: MongoWorkflowRepository, workflow_id: str, clock: FakeClock) -> None:
+    """Play the runner: lock the scheduled workflow and release it idle."""
+    token = uuid.uuid4().hex
+    assert await workflows.lock(workflow_id, token=token, lease_until=clock.now())
+    assert await workflows.release(Release(workflow_id=workflow_id, lock_token=token,
+                                           trigger_status=None, next_run=None,
+                                           execution_id=None))
+
+
+def readme() -> str:
+    return " ".join(README.read_text().split())
+
+
+async def test_the_readme_states_the_trigger_round_trips_the_code_makes(
+    counted: tuple[Any, Commands],
+) -> None:
+    db, commands = counted
+    new_window, same_window = await trips_per_trigger(db, commands, rate_limit=60)
+    limit_off = await trips_per_trigger(db, commands, rate_limit=0)
+
+    assert (new_window, same_window, limit_off) == (2, 1, [1, 1])
+    claim = re.search(r"the API's trigger makes (\d+) [^;]*?, (\d+) when (?:the|its) rate "
+                      r"window is new", readme())
+    assert claim, "README: 'the API's trigger makes N ..., M when the rate window is new'"
+    assert (int(claim[1]), int(claim[2])) == (same_window, new_window)
+    bench = re.search(r"\(\+(\d+) in the API's trigger, rate limit off", readme())
+    assert bench, "README performance table: '(+N in the API's trigger, rate limit off'"
+    assert int(bench[1]) == limit_off[0]
