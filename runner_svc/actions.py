@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
-from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from runner_svc.target_policy import DeniedTarget, TargetPolicy
 from shared.logs import get_logger
 from shared.metrics import ACTION_DURATION
 from shared.models import Action, ActionResult, ActionResultStatus, ActionType
 
 log = get_logger(__name__)
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 BODY_PREVIEW_CHARS = 50
 
@@ -26,40 +23,23 @@ class ActionRunner(Protocol):
     async def run(self, action: Action) -> ActionResult: ...
 
 
-class DeniedTarget(Exception):
-    """The URL resolves to an address in a denied network."""
-
-
 def _result(action: Action, ok: bool, logs: str) -> ActionResult:
     status = ActionResultStatus.OK if ok else ActionResultStatus.FAILED
     return ActionResult(action_id=action.action_id, status=status, logs=logs)
 
 
 class HttpTargetGuard:
-    """Refuses targets whose addresses fall in a deny-listed network."""
+    """Refuses URLs whose host resolves to an address the policy denies."""
 
-    def __init__(self, deny: Sequence[Network]) -> None:
-        self._deny = list(deny)
+    def __init__(self, policy: TargetPolicy) -> None:
+        self._policy = policy
 
     async def check(self, url: str) -> None:
-        if not self._deny:
+        if not self._policy.deny:
             return
         parts = urlsplit(url)
-        host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            addresses = [ipaddress.ip_address(host)]
-        except ValueError:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-        for address in addresses:
-            # `::ffff:a.b.c.d` reaches the IPv4 address a.b.c.d: check it as that too.
-            mapped = getattr(address, "ipv4_mapped", None)
-            for candidate in (address, mapped) if mapped else (address,):
-                if any(candidate in net for net in self._deny):
-                    raise DeniedTarget(f"target address {candidate} is in a denied network")
+        await self._policy.resolve(parts.hostname or "", port)
 
 
 class DefaultActionRunner:

@@ -12,6 +12,7 @@ import httpx
 from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
+from runner_svc.target_policy import TargetPolicy
 from runner_svc.worker import ExecutionWorker
 from shared.adapters.connect import KafkaProbe, open_database, ping_database, retry_startup
 from shared.adapters.kafka import (
@@ -72,7 +73,9 @@ async def run(settings: Settings) -> None:
         _poison_handler(settings) as on_poison,
     ):
         actions = DefaultActionRunner(
-            client=client, guard=HttpTargetGuard(settings.deny_networks()),
+            client=client, guard=HttpTargetGuard(
+                TargetPolicy(settings.deny_networks(), settings.allow_networks())
+            ),
             timeout_s=settings.http_timeout_s,
             max_response_bytes=settings.http_max_response_bytes,
             max_redirects=settings.http_max_redirects,

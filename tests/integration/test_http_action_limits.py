@@ -18,7 +18,8 @@ import pytest
 import pytest_asyncio
 from structlog.testing import capture_logs
 
-from runner_svc.actions import DefaultActionRunner, HttpTargetGuard, Network
+from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
+from runner_svc.target_policy import Network, TargetPolicy
 from runner_svc.worker import ExecutionWorker
 from shared.models import (
     Action,
@@ -34,7 +35,10 @@ from tests.unit.fakes import Harness, manual_workflow
 
 BOUND_S = 20.0  # every action here must end well within this
 OK, FAILED = ActionResultStatus.OK, ActionResultStatus.FAILED
-DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
+# The product's defaults, whatever the environment of the test run says.
+DEFAULTS = Settings(  # type: ignore[call-arg]
+    _env_file=None, http_deny_networks="", http_allow_networks=""
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +49,14 @@ def target() -> Iterator[TargetServer]:
 
 
 def make_runner(
-    client: httpx.AsyncClient, *, deny: list[Network] | None = None, timeout_s: float = 5.0
+    client: httpx.AsyncClient, *, deny: list[Network] | None = None, timeout_s: float = 5.0,
+    allow: list[Network] | None = None,
 ) -> DefaultActionRunner:
     """Wired as runner_svc.main does, with the default deny-list unless told otherwise."""
+    policy = TargetPolicy(DEFAULTS.deny_networks() if deny is None else deny, allow or [])
     return DefaultActionRunner(
         client=client,
-        guard=HttpTargetGuard(DEFAULTS.deny_networks() if deny is None else deny),
+        guard=HttpTargetGuard(policy),
         timeout_s=timeout_s, max_response_bytes=DEFAULTS.http_max_response_bytes,
         max_redirects=DEFAULTS.http_max_redirects,
     )
@@ -100,12 +106,12 @@ async def test_default_deny_list_blocks_link_local_and_metadata_targets(
     assert events[0]["log_level"] == "warning"
 
 
-async def test_default_deny_list_leaves_other_targets_alone(
+async def test_default_deny_list_with_the_target_allowed_reaches_it(
     client: httpx.AsyncClient, target: TargetServer
 ) -> None:
     url = f"{target.url}/ok"
 
-    result = await run(make_runner(client), url)
+    result = await run(make_runner(client, allow=[ipaddress.ip_network("127.0.0.1/32")]), url)
 
     assert result.status == OK, result.logs
     assert result.logs.startswith(f"{url} [STATUS 200] => ")
@@ -203,7 +209,8 @@ async def test_denied_target_fails_its_execution_and_the_worker_goes_on(
 ) -> None:
     h = Harness(retries=1)
     worker = ExecutionWorker(
-        workflows=h.workflows, executions=h.executions, actions=make_runner(client),
+        workflows=h.workflows, executions=h.executions,
+        actions=make_runner(client, allow=[ipaddress.ip_network("127.0.0.1/32")]),
         clock=h.clock, retries=1,
     )
     metadata = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"

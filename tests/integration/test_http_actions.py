@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from runner_svc.actions import DefaultActionRunner, HttpTargetGuard, Network
+from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
+from runner_svc.target_policy import Network, TargetPolicy
 from shared.models import Action, ActionResult, ActionResultStatus, ActionType
 from tests.polling import eventually_sync
 
@@ -133,7 +134,8 @@ async def run_http() -> AsyncIterator[RunHttp]:
             deny: list[Network] | None = None,
         ) -> ActionResult:
             runner = DefaultActionRunner(
-                client=client, guard=HttpTargetGuard(DEFAULT_DENY if deny is None else deny),
+                client=client,
+                guard=HttpTargetGuard(TargetPolicy(DEFAULT_DENY if deny is None else deny)),
                 timeout_s=timeout_s, max_response_bytes=max_response_bytes,
                 max_redirects=max_redirects,
             )

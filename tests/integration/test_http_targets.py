@@ -1,0 +1,93 @@
+"""Where an http-request action may connect: the default deny-list with its allow-list, and the
+address it connects to being the one it checked (no DNS rebinding), against real local servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
+from runner_svc.target_policy import TargetPolicy
+from shared.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.settings import Settings
+from tests.target_server import TargetServer
+
+BOUND_S = 20.0
+OK, FAILED = ActionResultStatus.OK, ActionResultStatus.FAILED
+
+
+def settings(*, allow: str = "", deny: str = "") -> Settings:
+    """The product's defaults whatever the environment says, with these two lists."""
+    return Settings(_env_file=None, http_allow_networks=allow,  # type: ignore[call-arg]
+                    http_deny_networks=deny)
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[TargetServer]:
+    server = TargetServer().start()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), trust_env=False) as opened:
+        yield opened
+
+
+def make_runner(client: httpx.AsyncClient, policy: TargetPolicy) -> DefaultActionRunner:
+    return DefaultActionRunner(
+        client=client, guard=HttpTargetGuard(policy), timeout_s=5.0,
+        max_response_bytes=1_048_576, max_redirects=5,
+    )
+
+
+def from_settings(client: httpx.AsyncClient, s: Settings) -> DefaultActionRunner:
+    return make_runner(client, TargetPolicy(s.deny_networks(), s.allow_networks()))
+
+
+async def run(runner: DefaultActionRunner, url: str) -> ActionResult:
+    action = Action(action_id=1, type=ActionType.HTTP_REQUEST, url=url, method="GET")
+    async with asyncio.timeout(BOUND_S):
+        return await runner.run(action)
+
+
+# Every way of writing "this host" that reached the target server behind a loopback-only deny
+# list, and the runner's own ports on loopback.
+THIS_HOST = ["127.0.0.1", "0.0.0.0", "0", "[::ffff:0.0.0.0]", "[::ffff:127.0.0.1]", "127.1",
+             "0x7f000001", "localhost", "[::]", "[::1]"]
+
+
+@pytest.mark.parametrize("host", THIS_HOST)
+async def test_default_settings_refuse_this_host_in_every_spelling(
+    client: httpx.AsyncClient, target: TargetServer, host: str
+) -> None:
+    before = sum(target.hits.values())
+    url = f"http://{host}:{target.port}/status/299"
+
+    result = await run(from_settings(client, settings()), url)
+
+    assert result.status == FAILED
+    assert result.logs.startswith(f"{url} [STATUS 500] => denied: "), result.logs
+    assert sum(target.hits.values()) == before, "the target server was contacted"
+
+
+async def test_the_allow_list_opens_only_what_it_lists(
+    client: httpx.AsyncClient, target: TargetServer
+) -> None:
+    runner = from_settings(client, settings(allow="127.0.0.1/32"))
+    before = target.hits["/status/299"]
+
+    allowed = await run(runner, f"{target.url}/status/299")
+    still_denied = [await run(runner, f"http://{host}:{target.port}/status/299")
+                    for host in ("0.0.0.0", "0", "[::ffff:0.0.0.0]", "127.0.0.2")]
+
+    assert allowed.status == OK, allowed.logs
+    assert target.hits["/status/299"] == before + 1
+    for result in still_denied:
+        assert result.status == FAILED and "denied" in result.logs, result.logs
