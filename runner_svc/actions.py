@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
+from runner_svc.pinned_transport import PinnedTransport
 from runner_svc.target_policy import DeniedTarget, TargetPolicy
 from shared.logs import get_logger
 from shared.metrics import ACTION_DURATION
 from shared.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.settings import Settings
 
 log = get_logger(__name__)
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -28,32 +31,44 @@ def _result(action: Action, ok: bool, logs: str) -> ActionResult:
     return ActionResult(action_id=action.action_id, status=status, logs=logs)
 
 
-class HttpTargetGuard:
-    """Refuses URLs whose host resolves to an address the policy denies."""
-
-    def __init__(self, policy: TargetPolicy) -> None:
-        self._policy = policy
-
-    async def check(self, url: str) -> None:
-        if not self._policy.deny:
-            return
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        await self._policy.resolve(parts.hostname or "", port)
-
-
 class DefaultActionRunner:
-    """ActionRunner for `log` and `http-request`, with the HTTP safety limits."""
+    """ActionRunner for `log` and `http-request`, with the HTTP safety limits.
+
+    It owns its HTTP client, whose every connection goes through the target policy
+    (runner_svc.pinned_transport): there is no way to call a URL around the policy.
+    """
 
     def __init__(
-        self, *, client: httpx.AsyncClient, guard: HttpTargetGuard, timeout_s: float,
-        max_response_bytes: int, max_redirects: int,
+        self, *, policy: TargetPolicy, timeout_s: float, max_response_bytes: int,
+        max_redirects: int, verify: ssl.SSLContext | bool = True, max_connections: int = 200,
     ) -> None:
-        self._client = client
-        self._guard = guard
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=50)
+        self._client = httpx.AsyncClient(
+            transport=PinnedTransport(policy, limits=limits, verify=verify),
+            timeout=httpx.Timeout(timeout_s), trust_env=False,
+            headers={"user-agent": "workflow-runner/1.0"},
+        )
         self._timeout_s = timeout_s
         self._max_bytes = max_response_bytes
         self._max_redirects = max_redirects
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DefaultActionRunner:
+        return cls(
+            policy=TargetPolicy(settings.deny_networks(), settings.allow_networks()),
+            timeout_s=settings.http_timeout_s,
+            max_response_bytes=settings.http_max_response_bytes,
+            max_redirects=settings.http_max_redirects,
+        )
+
+    async def __aenter__(self) -> DefaultActionRunner:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     async def run(self, action: Action) -> ActionResult:
         started = time.perf_counter()
@@ -86,7 +101,6 @@ class DefaultActionRunner:
 
     async def _follow(self, method: str, url: str) -> tuple[int, bytes]:
         for _ in range(self._max_redirects + 1):
-            await self._guard.check(url)
             async with self._client.stream(method, url, follow_redirects=False) as response:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_CODES or not location:

@@ -5,16 +5,14 @@ address it connects to being the one it checked (no DNS rebinding), against real
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
-import httpx
 import pytest
-import pytest_asyncio
 
-from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
-from runner_svc.target_policy import TargetPolicy
+from runner_svc.actions import DefaultActionRunner
 from shared.models import Action, ActionResult, ActionResultStatus, ActionType
 from shared.settings import Settings
+from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
 
 BOUND_S = 20.0
@@ -34,23 +32,6 @@ def target() -> Iterator[TargetServer]:
     server.stop()
 
 
-@pytest_asyncio.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), trust_env=False) as opened:
-        yield opened
-
-
-def make_runner(client: httpx.AsyncClient, policy: TargetPolicy) -> DefaultActionRunner:
-    return DefaultActionRunner(
-        client=client, guard=HttpTargetGuard(policy), timeout_s=5.0,
-        max_response_bytes=1_048_576, max_redirects=5,
-    )
-
-
-def from_settings(client: httpx.AsyncClient, s: Settings) -> DefaultActionRunner:
-    return make_runner(client, TargetPolicy(s.deny_networks(), s.allow_networks()))
-
-
 async def run(runner: DefaultActionRunner, url: str) -> ActionResult:
     action = Action(action_id=1, type=ActionType.HTTP_REQUEST, url=url, method="GET")
     async with asyncio.timeout(BOUND_S):
@@ -65,12 +46,12 @@ THIS_HOST = ["127.0.0.1", "0.0.0.0", "0", "[::ffff:0.0.0.0]", "[::ffff:127.0.0.1
 
 @pytest.mark.parametrize("host", THIS_HOST)
 async def test_default_settings_refuse_this_host_in_every_spelling(
-    client: httpx.AsyncClient, target: TargetServer, host: str
+    runners: Runners, target: TargetServer, host: str
 ) -> None:
     before = sum(target.hits.values())
     url = f"http://{host}:{target.port}/status/299"
 
-    result = await run(from_settings(client, settings()), url)
+    result = await run(runners.from_settings(settings()), url)
 
     assert result.status == FAILED
     assert result.logs.startswith(f"{url} [STATUS 500] => denied: "), result.logs
@@ -78,9 +59,9 @@ async def test_default_settings_refuse_this_host_in_every_spelling(
 
 
 async def test_the_allow_list_opens_only_what_it_lists(
-    client: httpx.AsyncClient, target: TargetServer
+    runners: Runners, target: TargetServer
 ) -> None:
-    runner = from_settings(client, settings(allow="127.0.0.1/32"))
+    runner = runners.from_settings(settings(allow="127.0.0.1/32"))
     before = target.hits["/status/299"]
 
     allowed = await run(runner, f"{target.url}/status/299")
