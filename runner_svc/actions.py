@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from runner_svc.bounded_body import ACCEPT_ENCODING, read_capped
 from runner_svc.pinned_transport import PinnedTransport
 from runner_svc.target_policy import DeniedTarget, TargetPolicy
 from shared.logs import get_logger
@@ -46,7 +47,7 @@ class DefaultActionRunner:
         self._client = httpx.AsyncClient(
             transport=PinnedTransport(policy, limits=limits, verify=verify),
             timeout=httpx.Timeout(timeout_s), trust_env=False,
-            headers={"user-agent": "workflow-runner/1.0"},
+            headers={"user-agent": "workflow-runner/1.0", "accept-encoding": ACCEPT_ENCODING},
         )
         self._timeout_s = timeout_s
         self._max_bytes = max_response_bytes
@@ -96,7 +97,8 @@ class DefaultActionRunner:
         except (httpx.HTTPError, OSError, ValueError) as exc:
             reason = str(exc) or type(exc).__name__
             return _result(action, False, f"{url} [STATUS 500] => {reason[:200]}")
-        preview = body.decode("utf-8", errors="replace")[:BODY_PREVIEW_CHARS]
+        head = body[: BODY_PREVIEW_CHARS * 4]  # 50 characters are at most 200 UTF-8 bytes
+        preview = head.decode("utf-8", errors="replace")[:BODY_PREVIEW_CHARS]
         return _result(action, status < 400, f"{url} [STATUS {status}] => {preview}")
 
     async def _follow(self, method: str, url: str) -> tuple[int, bytes]:
@@ -104,20 +106,10 @@ class DefaultActionRunner:
             async with self._client.stream(method, url, follow_redirects=False) as response:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_CODES or not location:
-                    return response.status_code, await self._read_capped(response)
+                    return response.status_code, await read_capped(response, self._max_bytes)
             url = urljoin(url, location)
             if response.status_code == 303 or (
                 response.status_code in (301, 302) and method == "POST"
             ):
                 method = "GET"
         raise httpx.TooManyRedirects(f"more than {self._max_redirects} redirects")
-
-    async def _read_capped(self, response: httpx.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= self._max_bytes:
-                break
-        return b"".join(chunks)[: self._max_bytes]

@@ -17,14 +17,16 @@ from tests.polling import eventually_sync
 
 
 class TargetServer:
-    """Endpoints: /ok, /status/{code}, /flaky/{key}?fail=N, /slow?ms=N, /redirect-to?url=U;
-    counts hits per path and records each request's headers (in `requests`)."""
+    """Endpoints: /ok, /status/{code}, /flaky/{key}?fail=N, /slow?ms=N, /redirect-to?url=U,
+    /canned/{name} (a body registered with `can`); counts hits per path and records each
+    request's headers (in `requests`)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.hits: Counter[str] = Counter()
         self.methods: list[str] = []
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers)
         self._failures_left: dict[str, int] = {}
+        self._canned: dict[str, tuple[bytes, dict[str, str]]] = {}
         self._lock = threading.Lock()
         self.host = host
         self.port = port or _free_port(host)
@@ -52,6 +54,11 @@ class TargetServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+    def can(self, name: str, body: bytes, headers: dict[str, str]) -> str:
+        """Serve `body` as is (e.g. already gzip-ed) with `headers` at /canned/{name}."""
+        self._canned[name] = (body, headers)
+        return f"{self.url}/canned/{name}"
 
     def _count(self, request: Request) -> None:
         with self._lock:
@@ -84,6 +91,11 @@ class TargetServer:
             await asyncio.sleep(int(request.query_params.get("ms", "1000")) / 1000)
             return PlainTextResponse("slow answer")
 
+        async def canned(request: Request) -> Response:
+            self._count(request)
+            body, headers = self._canned[request.path_params["name"]]
+            return Response(body, headers=headers, media_type="application/octet-stream")
+
         async def redirect_to(request: Request) -> Response:
             self._count(request)
             return RedirectResponse(request.query_params["url"], status_code=302)
@@ -96,6 +108,7 @@ class TargetServer:
                 Route("/flaky/{key}", flaky, methods=methods),
                 Route("/slow", slow, methods=methods),
                 Route("/redirect-to", redirect_to, methods=methods),
+                Route("/canned/{name}", canned, methods=methods),
             ]
         )
 
