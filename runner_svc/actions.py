@@ -16,6 +16,7 @@ from runner_svc.target_policy import DeniedTarget, TargetPolicy
 from shared.logs import get_logger
 from shared.metrics import ACTION_DURATION
 from shared.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.redact import mask_credentials, mask_library_logs
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -28,8 +29,9 @@ class ActionRunner(Protocol):
 
 
 def _result(action: Action, ok: bool, logs: str) -> ActionResult:
+    """The recorded result: what it records never holds the userinfo of a URL."""
     status = ActionResultStatus.OK if ok else ActionResultStatus.FAILED
-    return ActionResult(action_id=action.action_id, status=status, logs=logs)
+    return ActionResult(action_id=action.action_id, status=status, logs=mask_credentials(logs))
 
 
 class DefaultActionRunner:
@@ -43,6 +45,7 @@ class DefaultActionRunner:
         self, *, policy: TargetPolicy, timeout_s: float, max_response_bytes: int,
         max_redirects: int, verify: ssl.SSLContext | bool = True, max_connections: int = 200,
     ) -> None:
+        mask_library_logs("httpx")  # its INFO line names each request's URL
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=50)
         self._client = httpx.AsyncClient(
             transport=PinnedTransport(policy, limits=limits, verify=verify),
@@ -74,7 +77,8 @@ class DefaultActionRunner:
     async def run(self, action: Action) -> ActionResult:
         started = time.perf_counter()
         if action.type == ActionType.LOG:
-            log.info("log action", action_id=action.action_id, message=action.message)
+            log.info("log action", action_id=action.action_id,
+                     message=mask_credentials(action.message or ""))
             result = _result(action, True, f"stdout: {action.message}")
         else:
             result = await self._http(action)
@@ -89,12 +93,12 @@ class DefaultActionRunner:
             async with asyncio.timeout(self._timeout_s):
                 status, body = await self._follow(method, url)
         except DeniedTarget as exc:
-            log.warning("http target denied", url=url, reason=str(exc))
+            log.warning("http target denied", url=mask_credentials(url), reason=str(exc))
             return _result(action, False, f"{url} [STATUS 500] => denied: {exc}")
         except TimeoutError:
             return _result(action, False, f"{url} [STATUS 500] => timed out after "
                                           f"{self._timeout_s:g}s")
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
             reason = str(exc) or type(exc).__name__
             return _result(action, False, f"{url} [STATUS 500] => {reason[:200]}")
         head = body[: BODY_PREVIEW_CHARS * 4]  # 50 characters are at most 200 UTF-8 bytes

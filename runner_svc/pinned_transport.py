@@ -40,6 +40,8 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         self, host: str, port: int, timeout: float | None = None,  # noqa: ASYNC109
         local_address: str | None = None, socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        if not 0 < port <= 65535:  # URLs take any 5 digits; connect() would raise OverflowError
+            raise httpcore.ConnectError(f"invalid port {port}")
         try:
             addresses = await self._policy.resolve(host, port)
         except socket.gaierror as exc:

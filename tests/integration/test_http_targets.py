@@ -72,3 +72,25 @@ async def test_the_allow_list_opens_only_what_it_lists(
     assert target.hits["/status/299"] == before + 1
     for result in still_denied:
         assert result.status == FAILED and "denied" in result.logs, result.logs
+
+
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/", "http://[::1/", "ftp://x/"])
+async def test_a_redirect_to_an_unusable_url_fails_the_action(
+    runners: Runners, target: TargetServer, location: str
+) -> None:
+    # Found on the way: httpx.InvalidURL is no httpx.HTTPError, so it escaped the action and
+    # the worker took it for an interrupted attempt.
+    url = f"{target.url}/redirect-to?url={location}"
+
+    result = await run(runners.from_settings(settings(allow="127.0.0.1/32")), url)
+
+    assert result.status == FAILED
+    assert result.logs.startswith(f"{url} [STATUS 500] => "), result.logs
+
+
+async def test_a_port_past_65535_fails_the_action(runners: Runners) -> None:
+    url = "http://127.0.0.1:99999/"  # the API's URL pattern takes any 5 digits
+
+    result = await run(runners.from_settings(settings(allow="127.0.0.1/32")), url)
+
+    assert result.logs == f"{url} [STATUS 500] => invalid port 99999"
