@@ -1,5 +1,5 @@
-"""Where an http-request action may connect: the default deny-list with its allow-list, and the
-address it connects to being the one it checked (no DNS rebinding), against real local servers.
+"""Where an http-request action may connect: the default deny-list and its allow-list, wired
+as runner_svc.main wires them, against a real local server (DNS rebinding: test_http_pinning).
 """
 
 from __future__ import annotations
