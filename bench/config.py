@@ -49,6 +49,9 @@ def service_env(runner_concurrency: int) -> dict[str, str]:
         "SCHEDULED_TIMEOUT_S": "30", "LOCK_LEASE_S": "60", "HTTP_TIMEOUT_S": "10",
         "LOG_LEVEL": "warning", "TRIGGER_RATE_LIMIT": "0",
         "RUNNER_CONCURRENCY": str(runner_concurrency), "DB_COMMAND_METRICS": "1",
+        # The benchmark's target server (bench/target.py) listens on loopback, which the
+        # runner denies by default: opt in to that one address.
+        "HTTP_ALLOW_NETWORKS": "127.0.0.1/32",
     }
 
 

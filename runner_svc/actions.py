@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
+import ssl
 import time
-from collections.abc import Sequence
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
+from runner_svc.bounded_body import ACCEPT_ENCODING, read_capped
+from runner_svc.pinned_transport import PinnedTransport
+from runner_svc.target_policy import DeniedTarget, TargetPolicy
 from shared.logs import get_logger
 from shared.metrics import ACTION_DURATION
 from shared.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.redact import mask_credentials, mask_library_logs
+from shared.settings import Settings
 
 log = get_logger(__name__)
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 BODY_PREVIEW_CHARS = 50
 
@@ -26,59 +28,57 @@ class ActionRunner(Protocol):
     async def run(self, action: Action) -> ActionResult: ...
 
 
-class DeniedTarget(Exception):
-    """The URL resolves to an address in a denied network."""
-
-
 def _result(action: Action, ok: bool, logs: str) -> ActionResult:
+    """The recorded result: what it records never holds the userinfo of a URL."""
     status = ActionResultStatus.OK if ok else ActionResultStatus.FAILED
-    return ActionResult(action_id=action.action_id, status=status, logs=logs)
-
-
-class HttpTargetGuard:
-    """Refuses targets whose addresses fall in a deny-listed network."""
-
-    def __init__(self, deny: Sequence[Network]) -> None:
-        self._deny = list(deny)
-
-    async def check(self, url: str) -> None:
-        if not self._deny:
-            return
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            addresses = [ipaddress.ip_address(host)]
-        except ValueError:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-        for address in addresses:
-            # `::ffff:a.b.c.d` reaches the IPv4 address a.b.c.d: check it as that too.
-            mapped = getattr(address, "ipv4_mapped", None)
-            for candidate in (address, mapped) if mapped else (address,):
-                if any(candidate in net for net in self._deny):
-                    raise DeniedTarget(f"target address {candidate} is in a denied network")
+    return ActionResult(action_id=action.action_id, status=status, logs=mask_credentials(logs))
 
 
 class DefaultActionRunner:
-    """ActionRunner for `log` and `http-request`, with the HTTP safety limits."""
+    """ActionRunner for `log` and `http-request`, with the HTTP safety limits.
+
+    It owns its HTTP client, whose every connection goes through the target policy
+    (runner_svc.pinned_transport): there is no way to call a URL around the policy.
+    """
 
     def __init__(
-        self, *, client: httpx.AsyncClient, guard: HttpTargetGuard, timeout_s: float,
-        max_response_bytes: int, max_redirects: int,
+        self, *, policy: TargetPolicy, timeout_s: float, max_response_bytes: int,
+        max_redirects: int, verify: ssl.SSLContext | bool = True, max_connections: int = 200,
     ) -> None:
-        self._client = client
-        self._guard = guard
+        mask_library_logs("httpx")  # its INFO line names each request's URL
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=50)
+        self._client = httpx.AsyncClient(
+            transport=PinnedTransport(policy, limits=limits, verify=verify),
+            timeout=httpx.Timeout(timeout_s), trust_env=False,
+            headers={"user-agent": "workflow-runner/1.0", "accept-encoding": ACCEPT_ENCODING},
+        )
         self._timeout_s = timeout_s
         self._max_bytes = max_response_bytes
         self._max_redirects = max_redirects
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DefaultActionRunner:
+        return cls(
+            policy=TargetPolicy(settings.deny_networks(), settings.allow_networks()),
+            timeout_s=settings.http_timeout_s,
+            max_response_bytes=settings.http_max_response_bytes,
+            max_redirects=settings.http_max_redirects,
+        )
+
+    async def __aenter__(self) -> DefaultActionRunner:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
     async def run(self, action: Action) -> ActionResult:
         started = time.perf_counter()
         if action.type == ActionType.LOG:
-            log.info("log action", action_id=action.action_id, message=action.message)
+            log.info("log action", action_id=action.action_id,
+                     message=mask_credentials(action.message or ""))
             result = _result(action, True, f"stdout: {action.message}")
         else:
             result = await self._http(action)
@@ -93,37 +93,27 @@ class DefaultActionRunner:
             async with asyncio.timeout(self._timeout_s):
                 status, body = await self._follow(method, url)
         except DeniedTarget as exc:
-            log.warning("http target denied", url=url, reason=str(exc))
+            log.warning("http target denied", url=mask_credentials(url), reason=str(exc))
             return _result(action, False, f"{url} [STATUS 500] => denied: {exc}")
         except TimeoutError:
             return _result(action, False, f"{url} [STATUS 500] => timed out after "
                                           f"{self._timeout_s:g}s")
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
             reason = str(exc) or type(exc).__name__
             return _result(action, False, f"{url} [STATUS 500] => {reason[:200]}")
-        preview = body.decode("utf-8", errors="replace")[:BODY_PREVIEW_CHARS]
+        head = body[: BODY_PREVIEW_CHARS * 4]  # 50 characters are at most 200 UTF-8 bytes
+        preview = head.decode("utf-8", errors="replace")[:BODY_PREVIEW_CHARS]
         return _result(action, status < 400, f"{url} [STATUS {status}] => {preview}")
 
     async def _follow(self, method: str, url: str) -> tuple[int, bytes]:
         for _ in range(self._max_redirects + 1):
-            await self._guard.check(url)
             async with self._client.stream(method, url, follow_redirects=False) as response:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_CODES or not location:
-                    return response.status_code, await self._read_capped(response)
+                    return response.status_code, await read_capped(response, self._max_bytes)
             url = urljoin(url, location)
             if response.status_code == 303 or (
                 response.status_code in (301, 302) and method == "POST"
             ):
                 method = "GET"
         raise httpx.TooManyRedirects(f"more than {self._max_redirects} redirects")
-
-    async def _read_capped(self, response: httpx.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= self._max_bytes:
-                break
-        return b"".join(chunks)[: self._max_bytes]

@@ -7,9 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
-
-from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
+from runner_svc.actions import DefaultActionRunner
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
@@ -31,14 +29,6 @@ from shared.settings import Settings
 
 DEFAULT_PORT = 8083
 log = get_logger(__name__)
-
-
-def _http_client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.http_timeout_s),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        trust_env=False, headers={"user-agent": "workflow-runner/1.0"},
-    )
 
 
 @asynccontextmanager
@@ -68,15 +58,9 @@ async def run(settings: Settings) -> None:
         settings.kafka_url, settings.kafka_topic, settings.kafka_topic_partitions
     ))
     async with (
-        open_database(settings) as db, _http_client(settings) as client,
+        open_database(settings) as db, DefaultActionRunner.from_settings(settings) as actions,
         _poison_handler(settings) as on_poison,
     ):
-        actions = DefaultActionRunner(
-            client=client, guard=HttpTargetGuard(settings.deny_networks()),
-            timeout_s=settings.http_timeout_s,
-            max_response_bytes=settings.http_max_response_bytes,
-            max_redirects=settings.http_max_redirects,
-        )
         worker = ExecutionWorker(
             workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
             executions=MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),

@@ -9,7 +9,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.schedule import parse_duration_s
 
-DEFAULT_DENY_NETWORKS = "169.254.0.0/16,fe80::/10,fd00:ec2::254/128"
+# Always denied unless HTTP_ALLOW_NETWORKS lists them: "this host" (0.0.0.0/8 and :: reach the
+# host itself), loopback, link-local, and the cloud metadata addresses (169.254.169.254 is in
+# 169.254.0.0/16; AWS's IPv6 one; Alibaba's). Embedded IPv4 forms are checked as IPv4.
+BUILTIN_DENY_NETWORKS = (
+    "0.0.0.0/8,127.0.0.0/8,169.254.0.0/16,100.100.100.200/32,"
+    "::/128,::1/128,fe80::/10,fd00:ec2::254/128"
+)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> list[Network]:
+    """`"10.0.0.0/8, fd00::/8"` -> networks (a bare address is a /32 or /128)."""
+    parts = (p.strip() for p in value.split(","))
+    return [ipaddress.ip_network(p, strict=False) for p in parts if p]
 
 
 class Settings(BaseSettings):
@@ -51,7 +64,8 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=10.0, gt=0)
     http_max_response_bytes: int = Field(default=1_048_576, ge=0)
     http_max_redirects: int = Field(default=5, ge=0)
-    http_deny_networks: str = DEFAULT_DENY_NETWORKS
+    http_deny_networks: str = Field(default="", description="denied besides the built-in list")
+    http_allow_networks: str = Field(default="", description="exempt from every deny-list")
 
     min_interval_s: float = Field(default=1.0, ge=0)
     trigger_rate_limit: int = Field(default=60, ge=0, description="accepted triggers/min/workflow")
@@ -62,11 +76,10 @@ class Settings(BaseSettings):
         default=False, description="count MongoDB commands in /metrics (db_commands_total)"
     )
 
-    @field_validator("http_deny_networks")
+    @field_validator("http_deny_networks", "http_allow_networks")
     @classmethod
     def _networks_parse(cls, value: str) -> str:
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            ipaddress.ip_network(part, strict=False)
+        parse_networks(value)
         return value
 
     @field_validator("execution_retention")
@@ -92,6 +105,11 @@ class Settings(BaseSettings):
         name = self.kafka_dlq_topic.strip()
         return None if name.lower() in ("", "off", "none") else name
 
-    def deny_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        parts = (p.strip() for p in self.http_deny_networks.split(","))
-        return [ipaddress.ip_network(p, strict=False) for p in parts if p]
+    def deny_networks(self) -> list[Network]:
+        """The built-in deny-list plus `HTTP_DENY_NETWORKS`."""
+        return parse_networks(BUILTIN_DENY_NETWORKS) + parse_networks(self.http_deny_networks)
+
+    def allow_networks(self) -> list[Network]:
+        """`HTTP_ALLOW_NETWORKS`: exempt from the deny-list (e.g. 127.0.0.1/32 for services
+        on the runner's host)."""
+        return parse_networks(self.http_allow_networks)

@@ -10,25 +10,30 @@ from collections import Counter
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.polling import eventually_sync
 
 
 class TargetServer:
-    """Endpoints: /ok, /status/{code}, /flaky/{key}?fail=N, /slow?ms=N; counts hits per path."""
+    """Endpoints: /ok, /status/{code}, /flaky/{key}?fail=N, /slow?ms=N, /redirect-to?url=U,
+    /canned/{name} (a body registered with `can`); counts hits per path and records each
+    request's headers (in `requests`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.hits: Counter[str] = Counter()
         self.methods: list[str] = []
+        self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers)
         self._failures_left: dict[str, int] = {}
+        self._canned: dict[str, tuple[bytes, dict[str, str]]] = {}
         self._lock = threading.Lock()
-        self.port = _free_port()
+        self.host = host
+        self.port = port or _free_port(host)
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self._app(),
-                host="127.0.0.1",
+                host=host,
                 port=self.port,
                 log_config=None,
                 access_log=False,
@@ -39,7 +44,7 @@ class TargetServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> TargetServer:
         self._thread.start()
@@ -50,10 +55,16 @@ class TargetServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
+    def can(self, name: str, body: bytes, headers: dict[str, str]) -> str:
+        """Serve `body` as is (e.g. already gzip-ed) with `headers` at /canned/{name}."""
+        self._canned[name] = (body, headers)
+        return f"{self.url}/canned/{name}"
+
     def _count(self, request: Request) -> None:
         with self._lock:
             self.hits[request.url.path] += 1
             self.methods.append(request.method)
+            self.requests.append((request.url.path, dict(request.headers)))
 
     def _app(self) -> Starlette:
         async def ok(request: Request) -> PlainTextResponse:
@@ -80,6 +91,15 @@ class TargetServer:
             await asyncio.sleep(int(request.query_params.get("ms", "1000")) / 1000)
             return PlainTextResponse("slow answer")
 
+        async def canned(request: Request) -> Response:
+            self._count(request)
+            body, headers = self._canned[request.path_params["name"]]
+            return Response(body, headers=headers, media_type="application/octet-stream")
+
+        async def redirect_to(request: Request) -> Response:
+            self._count(request)
+            return RedirectResponse(request.query_params["url"], status_code=302)
+
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
         return Starlette(
             routes=[
@@ -87,11 +107,13 @@ class TargetServer:
                 Route("/status/{code:int}", status, methods=methods),
                 Route("/flaky/{key}", flaky, methods=methods),
                 Route("/slow", slow, methods=methods),
+                Route("/redirect-to", redirect_to, methods=methods),
+                Route("/canned/{name}", canned, methods=methods),
             ]
         )
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])

@@ -13,12 +13,12 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from structlog.testing import capture_logs
 
-from runner_svc.actions import DefaultActionRunner, HttpTargetGuard, Network
+from runner_svc.actions import DefaultActionRunner
+from runner_svc.target_policy import Network, TargetPolicy
 from runner_svc.worker import ExecutionWorker
 from shared.models import (
     Action,
@@ -29,12 +29,16 @@ from shared.models import (
     WorkflowStatus,
 )
 from shared.settings import Settings
+from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
 from tests.unit.fakes import Harness, manual_workflow
 
 BOUND_S = 20.0  # every action here must end well within this
 OK, FAILED = ActionResultStatus.OK, ActionResultStatus.FAILED
-DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
+# The product's defaults, whatever the environment of the test run says.
+DEFAULTS = Settings(  # type: ignore[call-arg]
+    _env_file=None, http_deny_networks="", http_allow_networks=""
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,21 +49,15 @@ def target() -> Iterator[TargetServer]:
 
 
 def make_runner(
-    client: httpx.AsyncClient, *, deny: list[Network] | None = None, timeout_s: float = 5.0
+    runners: Runners, *, deny: list[Network] | None = None, timeout_s: float = 5.0,
+    allow: list[Network] | None = None,
 ) -> DefaultActionRunner:
     """Wired as runner_svc.main does, with the default deny-list unless told otherwise."""
-    return DefaultActionRunner(
-        client=client,
-        guard=HttpTargetGuard(DEFAULTS.deny_networks() if deny is None else deny),
-        timeout_s=timeout_s, max_response_bytes=DEFAULTS.http_max_response_bytes,
+    policy = TargetPolicy(DEFAULTS.deny_networks() if deny is None else deny, allow or [])
+    return runners.make(
+        policy, timeout_s=timeout_s, max_response_bytes=DEFAULTS.http_max_response_bytes,
         max_redirects=DEFAULTS.http_max_redirects,
     )
-
-
-@pytest_asyncio.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), trust_env=False) as opened:
-        yield opened
 
 
 async def run(runner: DefaultActionRunner, url: str) -> ActionResult:
@@ -86,10 +84,10 @@ def denial_events(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ],
 )
 async def test_default_deny_list_blocks_link_local_and_metadata_targets(
-    client: httpx.AsyncClient, url: str, address: str
+    runners: Runners, url: str, address: str
 ) -> None:
     with capture_logs() as logs:
-        result = await run(make_runner(client), url)
+        result = await run(make_runner(runners), url)
 
     assert result.status == FAILED
     assert result.logs.startswith(f"{url} [STATUS 500] => denied: ")
@@ -100,12 +98,12 @@ async def test_default_deny_list_blocks_link_local_and_metadata_targets(
     assert events[0]["log_level"] == "warning"
 
 
-async def test_default_deny_list_leaves_other_targets_alone(
-    client: httpx.AsyncClient, target: TargetServer
+async def test_default_deny_list_with_the_target_allowed_reaches_it(
+    runners: Runners, target: TargetServer
 ) -> None:
     url = f"{target.url}/ok"
 
-    result = await run(make_runner(client), url)
+    result = await run(make_runner(runners, allow=[ipaddress.ip_network("127.0.0.1/32")]), url)
 
     assert result.status == OK, result.logs
     assert result.logs.startswith(f"{url} [STATUS 200] => ")
@@ -113,11 +111,11 @@ async def test_default_deny_list_leaves_other_targets_alone(
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]"])
 async def test_every_spelling_of_a_denied_address_is_refused_before_connecting(
-    client: httpx.AsyncClient, target: TargetServer, host: str
+    runners: Runners, target: TargetServer, host: str
 ) -> None:
     before = target.hits["/status/299"]
     url = f"http://{host}:{target.port}/status/299"
-    runner = make_runner(client, deny=[ipaddress.ip_network("127.0.0.0/8")])
+    runner = make_runner(runners, deny=[ipaddress.ip_network("127.0.0.0/8")])
 
     result = await run(runner, url)
 
@@ -151,11 +149,11 @@ def unanswered_port() -> Iterator[int]:
 
 
 async def test_connect_timeout_fails_the_action(
-    client: httpx.AsyncClient, unanswered_port: int
+    runners: Runners, unanswered_port: int
 ) -> None:
     url = f"http://127.0.0.1:{unanswered_port}/never"
 
-    result = await run(make_runner(client, deny=[], timeout_s=0.5), url)
+    result = await run(make_runner(runners, deny=[], timeout_s=0.5), url)
 
     assert result.status == FAILED
     assert result.logs.startswith(f"{url} [STATUS 500] => ")
@@ -188,22 +186,23 @@ async def trickle_url() -> AsyncIterator[str]:
 
 
 async def test_body_trickled_below_any_read_timeout_is_cut_by_the_action_timeout(
-    client: httpx.AsyncClient, trickle_url: str
+    runners: Runners, trickle_url: str
 ) -> None:
     # Every byte arrives well within httpx's per-read timeout (5 s); only a deadline on the
     # whole request ends it.
-    result = await run(make_runner(client, deny=[], timeout_s=0.5), trickle_url)
+    result = await run(make_runner(runners, deny=[], timeout_s=0.5), trickle_url)
 
     assert result.status == FAILED
     assert result.logs == f"{trickle_url} [STATUS 500] => timed out after 0.5s"
 
 
 async def test_denied_target_fails_its_execution_and_the_worker_goes_on(
-    client: httpx.AsyncClient, target: TargetServer
+    runners: Runners, target: TargetServer
 ) -> None:
     h = Harness(retries=1)
     worker = ExecutionWorker(
-        workflows=h.workflows, executions=h.executions, actions=make_runner(client),
+        workflows=h.workflows, executions=h.executions,
+        actions=make_runner(runners, allow=[ipaddress.ip_network("127.0.0.1/32")]),
         clock=h.clock, retries=1,
     )
     metadata = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"

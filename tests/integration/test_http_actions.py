@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
@@ -20,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from runner_svc.actions import DefaultActionRunner, HttpTargetGuard, Network
+from runner_svc.actions import DefaultActionRunner
+from runner_svc.target_policy import Network, TargetPolicy
 from shared.models import Action, ActionResult, ActionResultStatus, ActionType
 from tests.polling import eventually_sync
 
@@ -125,25 +125,24 @@ class RunHttp(Protocol):
 @pytest_asyncio.fixture
 async def run_http() -> AsyncIterator[RunHttp]:
     """run_http(url, method="GET", **runner_limits) -> the action's result, bounded in time."""
-    async with httpx.AsyncClient(trust_env=False) as client:
 
-        async def run(
-            url: str, method: str = "GET", *, timeout_s: float = 5.0,
-            max_response_bytes: int = 1_048_576, max_redirects: int = 5,
-            deny: list[Network] | None = None,
-        ) -> ActionResult:
-            runner = DefaultActionRunner(
-                client=client, guard=HttpTargetGuard(DEFAULT_DENY if deny is None else deny),
-                timeout_s=timeout_s, max_response_bytes=max_response_bytes,
-                max_redirects=max_redirects,
-            )
+    async def run(
+        url: str, method: str = "GET", *, timeout_s: float = 5.0,
+        max_response_bytes: int = 1_048_576, max_redirects: int = 5,
+        deny: list[Network] | None = None,
+    ) -> ActionResult:
+        async with DefaultActionRunner(
+            policy=TargetPolicy(DEFAULT_DENY if deny is None else deny),
+            timeout_s=timeout_s, max_response_bytes=max_response_bytes,
+            max_redirects=max_redirects,
+        ) as runner:
             action = Action(action_id=7, type=ActionType.HTTP_REQUEST, url=url, method=method)
             async with asyncio.timeout(BOUND_S):
                 result = await runner.run(action)
-            assert result.action_id == 7
-            return result
+        assert result.action_id == 7
+        return result
 
-        yield run
+    yield run
 
 
 OK, FAILED = ActionResultStatus.OK, ActionResultStatus.FAILED
