@@ -71,22 +71,25 @@ class MongoWorkflowRepository:
         return [self._handler.from_document(d) async for d in cursor]
 
     async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
-        fields = {
+        fields: Doc = {
             "status": "scheduled", "trigger.status": "busy",
             "trigger.execution_id": claim.execution_id, "scheduled_at": claim.now,
         }
         base = _idle_manual(claim.workflow_id)
         if not claim.rate_limit:
             return await self._changed(base, {"$set": fields})
-        same_window = {
-            **base, "rate.window_start": claim.window_start,
-            "rate.count": {"$lt": claim.rate_limit},
-        }
-        if await self._changed(same_window, {"$set": fields, "$inc": {"rate.count": 1}}):
-            return True
-        new_window = {**base, "rate.window_start": {"$ne": claim.window_start}}
-        rate = {"window_start": claim.window_start, "count": 1}
-        return await self._changed(new_window, {"$set": {**fields, "rate": rate}})
+        # One round trip, rate window included: the filter admits a new window or a window
+        # with room left; an update pipeline then opens the window or counts in it.
+        window = claim.window_start
+        query = {**base, "$or": [
+            {"rate.window_start": {"$ne": window}}, {"rate.count": {"$lt": claim.rate_limit}},
+        ]}
+        same_window = {"$eq": ["$rate.window_start", {"$literal": window}]}
+        count = {"$cond": [same_window, {"$add": ["$rate.count", 1]}, 1]}
+        literal = {key: {"$literal": value} for key, value in fields.items()}
+        pipeline = [{"$set": {**literal, "rate": {"window_start": {"$literal": window},
+                                                  "count": count}}}]
+        return await self._changed(query, pipeline)
 
     async def undo_trigger_claim(self, claim: TriggerClaim) -> bool:
         query = {
@@ -229,7 +232,7 @@ class MongoWorkflowRepository:
         }
         return await self._changed(query, {"$set": fields})
 
-    async def _changed(self, query: Doc, update: Doc) -> bool:
+    async def _changed(self, query: Doc, update: Doc | list[Doc]) -> bool:
         # A compare-and-set that needs no document back: update_one (the filter is served by
         # the unique workflow_id index). Every caller's update changes a field its filter
         # pins, so "matched" is "modified".
