@@ -17,6 +17,7 @@ from shared.adapters.connect import (
 from shared.adapters.kafka import KafkaPublisher
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.adapters.mongo_indexes import apply_retention
+from shared.adapters.mongo_watch import MongoNextRunWatch
 from shared.clock import SystemClock
 from shared.logs import configure_logging, get_logger
 from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
@@ -60,6 +61,7 @@ async def run(settings: Settings) -> None:
             clock=SystemClock(), interval_s=settings.scheduler_interval,
             batch_size=settings.scheduler_batch_size,
             scheduled_timeout_s=settings.scheduled_timeout_s, fault_hook=_fault_hook(settings),
+            watch=MongoNextRunWatch(db["workflows"]) if settings.scheduler_change_stream else None,
         )
         probe = KafkaProbe(settings.kafka_url)
         app = ops_app("scheduler_svc", {"mongodb": lambda: ping_database(db), "kafka": probe})

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from scheduler_svc.wakeups import WakeUps, cancel_quietly
 from shared.logs import get_logger
 from shared.metrics import DISPATCHES, EXECUTIONS, SCHEDULER_TICK
 from shared.models import Execution, ExecutionRequest, ExecutionStatus, TriggerStatus, Workflow
@@ -18,6 +19,7 @@ from shared.ports import (
     DueWorkflow,
     ExecutionRepository,
     ExecutionRequestPublisher,
+    NextRunWatch,
     WorkflowRepository,
 )
 from shared.schedule import next_grid_slot
@@ -37,13 +39,6 @@ class TickReport:
     recovered: int = 0
     unacknowledged: int = 0
     cancelled: int = 0
-
-
-def wake_delay_s(now: datetime, earliest: datetime | None, interval_s: float) -> float:
-    """Sleep until the earliest next run, never longer than the interval."""
-    if earliest is None:
-        return interval_s
-    return min(interval_s, max(0.0, (earliest - now).total_seconds()))
 
 
 def execution_id_for(due: DueWorkflow) -> str:
@@ -68,6 +63,7 @@ class Scheduler:
         publisher: ExecutionRequestPublisher, clock: Clock, interval_s: float = 5.0,
         batch_size: int = 500,
         scheduled_timeout_s: float = 30.0, fault_hook: FaultHook | None = None,
+        watch: NextRunWatch | None = None,
     ) -> None:
         self._workflows = workflows
         self._executions = executions
@@ -77,29 +73,36 @@ class Scheduler:
         self._batch_size = batch_size
         self._scheduled_timeout = timedelta(seconds=scheduled_timeout_s)
         self._fault_hook = fault_hook or (lambda _: None)
-        self._stopping = asyncio.Event()
+        self._watch = watch
+        self._wakeups = WakeUps(clock)
 
     async def run(self) -> None:
         """Tick until `stop()`; a failing tick is logged and retried on the next one."""
-        while not self._stopping.is_set():
-            delay_s = self._interval_s
-            try:
-                started = self._clock.now()
-                await self.run_once(started)
-                # From the tick's start, not its end: a run that fell due while the tick
-                # ran matched neither its due query nor a wake-up after its end.
-                earliest = await self._workflows.earliest_next_run(started)
-                delay_s = wake_delay_s(self._clock.now(), earliest, self._interval_s)
-            except Exception as exc:
-                log.exception("scheduler tick failed", error=repr(exc))
-                delay_s = min(self._interval_s, 1.0)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=delay_s)
-            except TimeoutError:
-                pass
+        watching = None
+        if self._watch is not None:
+            watching = asyncio.create_task(self._watch.run(self._wakeups.nudge))
+        try:
+            while not self._wakeups.stopped:
+                await self._tick_and_sleep()
+        finally:
+            await cancel_quietly(watching)
+
+    async def _tick_and_sleep(self) -> None:
+        try:
+            started = self._clock.now()
+            self._wakeups.begin_tick()
+            await self.run_once(started)
+            # From the tick's start, not its end: a run that fell due while the tick ran
+            # matched neither its due query nor a wake-up after its end.
+            earliest = await self._workflows.earliest_next_run(started)
+        except Exception as exc:
+            log.exception("scheduler tick failed", error=repr(exc))
+            await self._wakeups.sleep(None, max_s=min(self._interval_s, 1.0))
+            return
+        await self._wakeups.sleep(earliest, max_s=self._interval_s)
 
     def stop(self) -> None:
-        self._stopping.set()
+        self._wakeups.stop()
 
     async def run_once(self, now: datetime | None = None) -> TickReport:
         """One pass over due, stuck, expired-lease and archived workflows, as of `now`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -203,4 +203,12 @@ class DeadLetterSink(Protocol):
 
     async def send(self, message: ConsumedMessage, reason: str, detail: str) -> None:
         """Store the record unchanged with why; raise `Unavailable` if it was not stored."""
+        ...
+
+
+class NextRunWatch(Protocol):
+    """Reports every `trigger.next_run` written to the workflows (e.g. a change stream)."""
+
+    async def run(self, on_next_run: Callable[[datetime], None]) -> None:
+        """Call `on_next_run` for each one until cancelled; return if the source is absent."""
         ...

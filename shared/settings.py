@@ -47,6 +47,9 @@ class Settings(BaseSettings):
 
     scheduler_interval: float = Field(default=5.0, gt=0, description="longest scheduler sleep, s")
     scheduler_batch_size: int = Field(default=500, ge=1)
+    scheduler_change_stream: bool = Field(
+        default=True, description="wake for new next_run values from a MongoDB change stream"
+    )
     scheduled_timeout_s: float = Field(default=30.0, gt=0)
 
     execution_retries: int = Field(default=4, ge=1)

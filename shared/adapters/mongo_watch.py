@@ -58,6 +58,7 @@ class MongoNextRunWatch:
                     NEXT_RUN_PIPELINE, resume_after=resume_token,
                     max_await_time_ms=self._max_await_ms,
                 ) as stream:
+                    log.info("watching next_run changes", resumed=resume_token is not None)
                     delay_s = 0.5
                     async for change in stream:
                         resume_token = stream.resume_token

@@ -9,7 +9,16 @@ from datetime import datetime
 import httpx
 import pytest
 
-from tests.e2e.helpers import Json, create_workflow, executions, log_action, unique_id, workflow
+from tests.e2e.helpers import (
+    Json,
+    api_client,
+    create_workflow,
+    executions,
+    log_action,
+    unique_id,
+    workflow,
+)
+from tests.e2e.stacks import StartStack
 from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -59,4 +68,31 @@ async def test_periodic_runs_repeatedly_until_archived(client: httpx.AsyncClient
     refused = await client.post(f"/workflows/{workflow_id}/trigger")
     assert refused.status_code in (400, 409), refused.text
     assert "error" in refused.json()
+
+
+
+async def test_first_run_of_a_new_workflow_is_on_time_with_a_long_scheduler_interval(
+    start_stack: StartStack,
+) -> None:
+    """The scheduler sleeps up to SCHEDULER_INTERVAL (60 s here) but wakes for a new
+    workflow's first slot from the MongoDB change stream: the run starts on time."""
+    with start_stack(label="wakeups", env={"SCHEDULER_INTERVAL": "60"}) as stack:
+        async with api_client(stack.api) as client:
+            log_path = stack.services["scheduler_svc"].log_path
+
+            async def stream_open() -> bool:
+                return "watching next_run changes" in log_path.read_text(errors="replace")
+
+            await eventually(stream_open, timeout_s=15, what="the scheduler's change stream")
+            workflow_id = unique_id("e2e-first-run")
+            await create_workflow(client, workflow_id, [log_action("first")],
+                                  trigger={"type": "periodic", "interval": "2s"})
+            created = datetime.fromisoformat((await workflow(client, workflow_id))["created_at"])
+
+            async def first_run() -> list[Json]:
+                return await executions(client, workflow_id)
+
+            runs = await eventually(first_run, timeout_s=15, what="the first run")
+            lateness_s = (datetime.fromisoformat(runs[-1]["created_at"]) - created).total_seconds()
+            assert 2.0 <= lateness_s < 5.0, f"first run {lateness_s:.2f} s after creation"
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import REGISTRY
 
-from scheduler_svc.scheduler import Scheduler, wake_delay_s
+from scheduler_svc.scheduler import Scheduler
+from scheduler_svc.wakeups import wake_delay_s
 from shared.adapters.memory import InMemoryPublisher, InMemoryWorkflowRepository
 from shared.models import TriggerStatus, WorkflowStatus
 from shared.ports import DueWorkflow

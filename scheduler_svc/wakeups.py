@@ -1,0 +1,75 @@
+"""The scheduler's sleep between ticks: until the earliest known run, a stop, or a nudge.
+
+A nudge carries a `next_run` just written to the database (from a change stream): if it is
+earlier than the planned wake-up, the sleep ends at that time instead. Nudges that arrive
+during a tick are kept and weigh on the sleep that follows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from shared.ports import Clock
+
+
+def wake_delay_s(now: datetime, earliest: datetime | None, interval_s: float) -> float:
+    """Sleep until the earliest next run, never longer than the interval."""
+    if earliest is None:
+        return interval_s
+    return min(interval_s, max(0.0, (earliest - now).total_seconds()))
+
+
+class WakeUps:
+    """Sleep until the earliest of a planned time, a nudged time and `max_s`, or `stop()`."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._event = asyncio.Event()
+        self._hint: datetime | None = None
+        self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def nudge(self, next_run: datetime) -> None:
+        """A run at `next_run` exists now; wake for it if it is earlier than planned."""
+        if self._hint is None or next_run < self._hint:
+            self._hint = next_run
+            self._event.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._event.set()
+
+    def begin_tick(self) -> None:
+        """Forget the nudges that the tick about to run covers."""
+        self._hint = None
+
+    async def sleep(self, planned: datetime | None, *, max_s: float) -> None:
+        """Return at the earliest of `planned`, a nudged time and now + `max_s`, or on stop."""
+        deadline = self._clock.now() + timedelta(seconds=max_s)
+        while not self._stopped:
+            now = self._clock.now()
+            known = [t for t in (planned, self._hint) if t is not None]
+            delay_s = wake_delay_s(now, min(known, default=None),
+                                   (deadline - now).total_seconds())
+            if delay_s <= 0:
+                return
+            self._event.clear()
+            try:
+                async with asyncio.timeout(delay_s):
+                    await self._event.wait()
+            except TimeoutError:
+                return
+
+
+async def cancel_quietly(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task and wait for it to end."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
