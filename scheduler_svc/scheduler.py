@@ -35,6 +35,7 @@ R = TypeVar("R")
 @dataclass
 class TickReport:
     dispatched: int = 0
+    retries: int = 0  # of the dispatched: attempts that continue a pending execution
     redispatched: int = 0
     recovered: int = 0
     unacknowledged: int = 0
@@ -129,6 +130,10 @@ class Scheduler:
             self._fault_hook("after_claim")
             await self._publish(requests, "due", report)
             report.dispatched += len(requests)
+            report.retries += sum(
+                1 for due, request in zip(batch, claimed, strict=True)
+                if request is not None and request.execution_id == due.execution_id
+            )
             after = batch[-1]
             if len(batch) < self._batch_size:
                 return

@@ -112,6 +112,18 @@ async def test_pending_retry_dispatch_keeps_the_pending_execution(h: Harness) ->
     assert wf.trigger.next_run is None
 
 
+async def test_tick_report_counts_retries_apart_from_fresh_runs(h: Harness) -> None:
+    await h.add(manual_workflow("retrying", h.clock))
+    failed = await h.worker(ScriptedActionRunner(always_fail={1})).run(await h.trigger("retrying"))
+    assert failed is not None
+    await h.add(periodic_workflow("fresh", h.clock, interval_s=4))
+    h.clock.advance(4)
+
+    report = await h.scheduler().run_once()
+
+    assert (report.dispatched, report.retries) == (2, 1)
+
+
 async def test_unacknowledged_dispatch_is_redispatched_after_the_timeout(h: Harness) -> None:
     await h.add(periodic_workflow("p", h.clock, interval_s=10))
     h.clock.advance(10)
