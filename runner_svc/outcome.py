@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared.models import Execution, ExecutionStatus, TriggerStatus, TriggerType, Workflow
+from shared.domain.schedules import schedule_for
+from shared.models import Execution, ExecutionStatus, TriggerStatus, Workflow
 from shared.ports import Release
-from shared.schedule import backoff_s, next_grid_slot
+from shared.schedule import backoff_s
 
 
 def first_action_to_run(execution: Execution) -> int:
@@ -32,11 +33,9 @@ def settle(execution: Execution, failed_action: int | None, now: datetime) -> Ex
 
 
 def next_run_after(workflow: Workflow, now: datetime) -> datetime | None:
-    """The periodic grid's next slot, or None for a manual workflow."""
-    trigger = workflow.trigger
-    if trigger.type == TriggerType.PERIODIC and trigger.interval_ms:
-        return next_grid_slot(workflow.created_at, trigger.interval_ms, now)
-    return None
+    """The slot after `now` of the workflow's schedule (None for a manual one)."""
+    schedule = schedule_for(workflow.trigger)
+    return schedule.next_after(created_at=workflow.created_at, now=now)
 
 
 def release_for(

@@ -22,7 +22,6 @@ from shared.ports import (
     NextRunWatch,
     WorkflowRepository,
 )
-from shared.schedule import next_grid_slot
 from shared.settle import settle_archived
 
 log = get_logger(__name__)
@@ -50,10 +49,8 @@ def execution_id_for(due: DueWorkflow) -> str:
 
 
 def slot_after_dispatch(due: DueWorkflow, now: datetime) -> datetime | None:
-    """Next grid slot of a periodic workflow; None for a manual one."""
-    if due.interval_ms:
-        return next_grid_slot(due.created_at, due.interval_ms, now)
-    return None
+    """The slot after this dispatch, by the workflow's schedule; None for a manual one."""
+    return due.schedule.next_after(created_at=due.created_at, now=now)
 
 
 class Scheduler:

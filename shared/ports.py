@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shared.domain.schedules import Schedule
 from shared.models import Execution, ExecutionRequest, ExecutionStatus, TriggerStatus, Workflow
 
 
@@ -35,7 +36,7 @@ class DueWorkflow:
     next_run: datetime | None
     trigger_status: TriggerStatus | None
     execution_id: str | None
-    interval_ms: int | None
+    schedule: Schedule
     created_at: datetime
     scheduled_at: datetime | None = None
     lock_token: str | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from shared.domain.schedules import schedule_for
 from shared.errors import Conflict, InvalidInput, NotFound, RateLimited
 from shared.logs import get_logger
 from shared.metrics import TRIGGERS
@@ -97,10 +98,11 @@ class WorkflowService:
             raise InvalidInput(
                 f"trigger.interval must be at least {self._min_interval_ms / 1000:g}s"
             )
-        return Trigger(
-            type=TriggerType.PERIODIC, interval=spec.interval, interval_ms=interval_ms,
-            next_run=now + timedelta(milliseconds=interval_ms),
+        trigger = Trigger(
+            type=TriggerType.PERIODIC, interval=spec.interval, interval_ms=interval_ms
         )
+        trigger.next_run = schedule_for(trigger).first_run(created_at=now, now=now)
+        return trigger
 
     async def get(self, workflow_id: str) -> Workflow:
         workflow = await self._workflows.get(workflow_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.adapters.memory_executions import InMemoryExecutionRepository, InMemoryPublisher
+from shared.domain.schedules import schedule_for
 from shared.errors import Conflict
 from shared.models import (
     Lock,
@@ -29,7 +30,7 @@ def _due(workflow: Workflow) -> DueWorkflow:
         next_run=workflow.trigger.next_run,
         trigger_status=workflow.trigger.status,
         execution_id=workflow.trigger.execution_id,
-        interval_ms=workflow.trigger.interval_ms,
+        schedule=schedule_for(workflow.trigger),
         created_at=workflow.created_at,
         scheduled_at=workflow.scheduled_at,
         lock_token=workflow.lock.token if workflow.lock else None,

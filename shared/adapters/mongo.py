@@ -13,9 +13,10 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.adapters.mongo_executions import MongoExecutionRepository
 from shared.adapters.mongo_indexes import ensure_indexes
+from shared.domain.schedules import schedule_for
 from shared.errors import Conflict
 from shared.mappers import EntityHandler
-from shared.models import TriggerStatus, Workflow
+from shared.models import Trigger, TriggerStatus, Workflow
 from shared.ports import DueWorkflow, Release, TriggerClaim
 
 __all__ = ["MongoExecutionRepository", "MongoWorkflowRepository", "ensure_indexes"]
@@ -34,7 +35,7 @@ def _due(doc: Mapping[str, Any]) -> DueWorkflow:
         next_run=trigger.get("next_run"),
         trigger_status=TriggerStatus(status) if status else None,
         execution_id=trigger.get("execution_id"),
-        interval_ms=trigger.get("interval_ms"),
+        schedule=schedule_for(Trigger.model_validate(trigger)),
         created_at=doc["created_at"],
         scheduled_at=doc.get("scheduled_at"),
         lock_token=lock.get("token"),

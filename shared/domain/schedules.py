@@ -6,12 +6,14 @@ run) both ask the workflow's schedule; neither infers the kind from the fields t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from shared.domain.cron import CronSpec, next_cron_slot
+from shared.models import Trigger, TriggerType
 from shared.schedule import next_grid_slot
 
 DEFAULT_CATCHUP_WINDOW = timedelta(hours=1)
@@ -76,6 +78,32 @@ class OnceSchedule:
 
     def next_after(self, *, created_at: datetime, now: datetime) -> datetime | None:
         return None
+
+
+class UnknownTriggerKind(ValueError):
+    """A trigger kind with no schedule registered: a programming error, never a default."""
+
+
+def _periodic(trigger: Trigger) -> Schedule:
+    if trigger.interval_ms is None:
+        raise ValueError("a periodic trigger needs interval_ms")
+    return PeriodicSchedule(interval_ms=trigger.interval_ms)
+
+
+# One line per trigger kind. Part II's kinds (cron, once) register here too.
+SCHEDULES: dict[TriggerType, Callable[[Trigger], Schedule]] = {
+    TriggerType.MANUAL: lambda _trigger: ManualSchedule(),
+    TriggerType.PERIODIC: _periodic,
+}
+
+
+def schedule_for(trigger: Trigger) -> Schedule:
+    """The schedule of a trigger, by its kind."""
+    try:
+        build = SCHEDULES[trigger.type]
+    except KeyError:
+        raise UnknownTriggerKind(f"no schedule for trigger kind {trigger.type!r}") from None
+    return build(trigger)
 
 
 class Overlap(StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from shared.domain.schedules import PeriodicSchedule
 from shared.models import Lock, TriggerStatus, WorkflowStatus
 from shared.ports import DueWorkflow, Release
 from tests.contract.conftest import Repos
@@ -39,7 +40,7 @@ async def test_find_due_orders_by_next_run_then_id_and_skips_the_rest(repos: Rep
         next_run=at(10),
         trigger_status=TriggerStatus.PENDING,
         execution_id=None,
-        interval_ms=10_000,
+        schedule=PeriodicSchedule(interval_ms=10_000),
         created_at=T0,
         scheduled_at=None,
         lock_token=None,
