@@ -384,6 +384,9 @@ check_image() {
         record PASS "$tag: USER $user"; else record FAIL "$tag: USER is not root (got '${user}')"; fi
 }
 
+# images a rebuild left without a tag would pile up in the storage
+prune_images() { podman image prune -f >/dev/null; }
+
 build_service() { podman_build "$REPO/${1//_/-}:local" "$ROOT/$1/Dockerfile" "$ROOT"; }
 
 build_mongo() { podman_build "$MONGO_TAG" "$ROOT/deps/images/mongo/Dockerfile" "$ROOT/deps/images/mongo"; }
@@ -607,6 +610,7 @@ cmd_all() {
     for m in "${SERVICES[@]}"; do step "image ${m//_/-}" 1200 build_service "$m"; done
     step "image mongod" 900 build_mongo
     step "image kafka" 900 build_kafka
+    step prune 120 prune_images
     STACK_STARTED=1
     timed "netns + API" start_stack_infra
     step "stack up" "$((IMAGES_UP_TIMEOUT + 60))" stack_up
@@ -626,6 +630,7 @@ cmd_build() {
     for m in "${SERVICES[@]}"; do step "image ${m//_/-}" 1200 build_service "$m"; done
     step "image mongod" 900 build_mongo
     step "image kafka" 900 build_kafka
+    step prune 120 prune_images
     [[ -z "$FAILED_STEP" ]]
 }
 
