@@ -587,8 +587,40 @@ on_exit() {
     exit "$rc"
 }
 
+# The processes holding this deps directory's lock file: a run and its children (steps,
+# API service, healthcheck loop) inherit it, so these are ours for certain.
+lock_holders() {
+    local fd pid
+    for fd in /proc/[0-9]*/fd/*; do
+        [[ "$(readlink "$fd" 2>/dev/null)" == "$RUN_DIR/lock" ]] || continue
+        pid="${fd#/proc/}"
+        pid="${pid%%/*}"
+        [[ "$pid" == "$$" ]] || printf '%s\n' "$pid"
+    done | sort -un
+}
+
+# One run at a time per deps directory. What a killed run left running (its steps, the API
+# service, the healthcheck loop) still holds the lock: stop it before starting over.
+take_lock() {
+    exec 9>>"$RUN_DIR/lock"
+    flock -n 9 && return 0
+    local pids=() pid
+    mapfile -t pids < <(lock_holders)
+    for pid in "${pids[@]+"${pids[@]}"}"; do
+        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'images\.sh \(all \|build \|lint \|clean \)\?$'; then
+            die "another run is in progress in $DEPS_DIR (pid $pid)"
+        fi
+    done
+    say "stopping what a killed run left running: pids ${pids[*]-}"
+    for pid in "${pids[@]+"${pids[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    flock -w 20 9 && return 0
+    for pid in $(lock_holders); do kill -KILL "$pid" 2>/dev/null || true; done
+    flock -w 10 9 || die "cannot take $RUN_DIR/lock"
+}
+
 prepare() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
+    take_lock
     : >"$RESULTS"
 }
 
@@ -643,6 +675,7 @@ cmd_lint() {
 
 cmd_clean() {
     write_podman_config
+    take_lock
     remove_leftovers
     if command -v podman >/dev/null 2>&1; then podman system reset -f >/dev/null 2>&1 || true; fi
     rm -rf "$IMG_DIR"
