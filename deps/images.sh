@@ -75,20 +75,26 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 TIMINGS=()
 FAILED_STEP=""
 
+STEP_PID=""
+
 # step NAME BUDGET_S FUNCTION [ARGS...]: FUNCTION runs in a child of this script, bounded
-# by `timeout` (which signals its whole process group), and is timed.
+# by `timeout` (which signals its whole process group), and is timed. It runs in the
+# background so that `wait` returns at once on Ctrl-C or TERM (see on_signal).
 step() {
     local name="$1" budget="$2" t0 rc=0 outcome=ok
     shift 2
     say "---- $name (at most ${budget} s)"
     t0="$(now)"
-    timeout -k 20 "$budget" "$SELF" __fn "$@" || rc=$?
+    timeout -k 20 "$budget" "$SELF" __fn "$@" &
+    STEP_PID=$!
+    wait "$STEP_PID" || rc=$?
+    STEP_PID=""
     case "$rc" in
         0) ;;
         124 | 137) outcome="TIMED OUT after ${budget} s" ;;
         *) outcome="failed (exit $rc)" ;;
     esac
-    TIMINGS+=("$(printf '%-16s %7s s  %s' "$name" "$(elapsed "$t0")" "$outcome")")
+    TIMINGS+=("$(printf '%-20s %7s s  %s' "$name" "$(elapsed "$t0")" "$outcome")")
     say "---- $name: $outcome in $(elapsed "$t0") s"
     if ((rc != 0)); then
         [[ -n "$FAILED_STEP" ]] || FAILED_STEP="$name"
@@ -104,7 +110,7 @@ timed() {
     say "---- $name"
     t0="$(now)"
     "$@"
-    TIMINGS+=("$(printf '%-16s %7s s  %s' "$name" "$(elapsed "$t0")" ok)")
+    TIMINGS+=("$(printf '%-20s %7s s  %s' "$name" "$(elapsed "$t0")" ok)")
 }
 
 print_report() {
@@ -575,6 +581,16 @@ stack_down() {
 
 # ------------------------------------------------------------------------------ commands
 
+# the running step first (timeout passes the signal on to its process group), then on_exit
+on_signal() {
+    [[ -n "$FAILED_STEP" ]] || FAILED_STEP="interrupted (exit $1)"
+    if [[ -n "$STEP_PID" ]]; then
+        kill -TERM "$STEP_PID" 2>/dev/null || true
+        wait "$STEP_PID" 2>/dev/null || true
+    fi
+    exit "$1"
+}
+
 on_exit() {
     local rc=$?
     trap - EXIT INT TERM
@@ -582,7 +598,7 @@ on_exit() {
     t0="$(now)"
     stack_down
     check_host_untouched
-    TIMINGS+=("$(printf '%-16s %7s s  %s' "down + cleanup" "$(elapsed "$t0")" ok)")
+    TIMINGS+=("$(printf '%-20s %7s s  %s' "down + cleanup" "$(elapsed "$t0")" ok)")
     print_report
     exit "$rc"
 }
@@ -627,8 +643,8 @@ prepare() {
 cmd_all() {
     prepare
     trap on_exit EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    trap 'on_signal 130' INT
+    trap 'on_signal 143' TERM
     local t_all
     t_all="$(now)"
     step tools 900 ensure_apt_tools
