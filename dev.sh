@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The README's two commands:
+# The README's commands:
 #
 #   ./dev.sh run            virtualenv + install + Kafka/MongoDB (start-deps.sh) + the three
 #                           services in the foreground (Ctrl-C stops them; deps keep running)
 #   ./dev.sh test [ARGS]    virtualenv + install + Kafka/MongoDB + ruff + mypy + pytest [ARGS]
+#   ./dev.sh images [CMD]   virtualenv + install + the container tier (deps/images.sh CMD:
+#                           all | lint | build | clean): podman, images, compose stack, checks
 #
 # Environment: VENV (.venv), PYTHON_BIN (python3, used to create the venv), and everything
 # start-deps.sh reads (DATABASE_URL, KAFKA_URL, DEPS_DIR, KAFKA_PORT, MONGO_PORT, ...).
@@ -145,11 +147,19 @@ cmd_run() {
     exit $((rc == 0 ? 1 : rc))
 }
 
+# ------------------------------------------------------------------------------ images
+
+cmd_images() {
+    ensure_venv
+    PYTHON="$PY" exec ./deps/images.sh "$@"
+}
+
 case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
+    images) shift; cmd_images "$@" ;;
     *)
-        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

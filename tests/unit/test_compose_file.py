@@ -49,6 +49,8 @@ def test_healthchecks_and_depends_on(compose: dict[str, Any]) -> None:
         assert svc.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
     for name, port in SERVICES.items():
         svc = services[name]
+        # CMD-SHELL: Docker and podman's Docker API run it the same way
+        assert svc["healthcheck"]["test"][0] == "CMD-SHELL", name
         assert "/health" in " ".join(svc["healthcheck"]["test"]), name
         for dep in ("mongo", "kafka"):
             assert svc["depends_on"][dep]["condition"] == "service_healthy", (name, dep)
@@ -56,6 +58,36 @@ def test_healthchecks_and_depends_on(compose: dict[str, Any]) -> None:
         assert str(env["PORT"]) == str(port), name
         assert env["KAFKA_URL"] == "kafka:29092", name
         assert env["DATABASE_URL"].startswith("mongodb://admin:password@mongo:27017"), name
+
+
+def test_services_listen_on_all_interfaces_in_containers(compose: dict[str, Any]) -> None:
+    """In a container, 127.0.0.1 is unreachable through a published port (issue 8's bug)."""
+    for name in SERVICES:
+        assert compose["services"][name]["environment"]["HOST"] == "0.0.0.0", name
+        module = compose["services"][name]["build"]["dockerfile"].split("/")[0]
+        text = (ROOT / module / "Dockerfile").read_text()
+        assert re.search(r"^\s+HOST=0\.0\.0\.0\b", text, re.M), f"{module}/Dockerfile"
+
+
+def test_outside_containers_the_default_host_stays_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shared.settings import Settings
+
+    monkeypatch.delenv("HOST", raising=False)
+    assert Settings().host == "127.0.0.1"
+
+
+def test_local_images_override_only_swaps_images(compose: dict[str, Any]) -> None:
+    """deps/images/compose.local.yaml (the container tier) runs images built here, pulls none."""
+    override = yaml.safe_load((ROOT / "deps/images/compose.local.yaml").read_text())
+    assert set(override["services"]) == set(compose["services"])
+    for name, svc in override["services"].items():
+        assert svc["image"].startswith("localhost/workflow-automation/"), name
+        assert svc["pull_policy"] == "never", name
+        assert not {"ports", "build", "depends_on", "volumes"} & set(svc), name
+        if "healthcheck" in svc:
+            assert svc["healthcheck"]["test"][0] == "CMD-SHELL", name
 
 
 def test_ports_bound_to_loopback_only(compose: dict[str, Any]) -> None:
@@ -73,7 +105,7 @@ def test_kafka_is_kraft_with_internal_listener(compose: dict[str, Any]) -> None:
 
 
 def test_start_deps_script_is_executable() -> None:
-    for script in ("start-deps.sh", "dev.sh", ".ci/run"):
+    for script in ("start-deps.sh", "dev.sh", ".ci/run", "deps/images.sh"):
         path = ROOT / script
         assert path.is_file(), script
         assert os.access(path, os.X_OK), f"{script} is not executable"
