@@ -29,8 +29,12 @@ async def test_reports_next_run_from_inserts_dotted_and_whole_updates(mongo_db: 
     task = asyncio.create_task(watch.run(seen.append))
     try:
 
+        probes = iter(range(1, 10_000))
+
         async def stream_open() -> bool:
-            await col.update_one({"workflow_id": "seed"}, {"$set": {"trigger.next_run": base}})
+            # A new value each time: an update that changes nothing makes no change event.
+            probe = base - timedelta(seconds=next(probes))
+            await col.update_one({"workflow_id": "seed"}, {"$set": {"trigger.next_run": probe}})
             return bool(seen)
 
         await eventually(stream_open, timeout_s=15, interval_s=0.2, what="the stream to open")
