@@ -73,6 +73,11 @@ def test_up_twice_status_down_leaves_nothing(tmp_path: Path) -> None:
     mongo_url = f"mongodb://127.0.0.1:{mongo_port}"
     try:
         first = run("up")
+        # free_ports() draws from the ephemeral range (bind to port 0): each port is warned of
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        for name, port in (("kafka", kafka_port), ("mongo", mongo_port)):
+            warned = f"WARNING: {name} port {port} lies in this machine's ephemeral port range"
+            assert (warned in first.stderr) == (low <= int(port) <= high), first.stderr
         assert f"export KAFKA_URL={kafka_url}" in first.stdout, first.stdout
         assert f"export DATABASE_URL={mongo_url}" in first.stdout, first.stdout
         started = pids()
