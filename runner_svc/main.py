@@ -10,8 +10,14 @@ import httpx
 from runner_svc.actions import DefaultActionRunner, HttpTargetGuard
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.worker import ExecutionWorker
-from shared.adapters.connect import KafkaProbe, open_database, ping_database, retry_startup
-from shared.adapters.kafka import KafkaMessageSource, ensure_topic, make_consumer
+from shared.adapters.connect import (
+    KafkaProbe,
+    ensure_execution_topic,
+    open_consumer,
+    open_database,
+    ping_database,
+)
+from shared.adapters.kafka import KafkaMessageSource
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.clock import SystemClock
 from shared.logs import configure_logging, get_logger
@@ -35,10 +41,8 @@ def _http_client(settings: Settings) -> httpx.AsyncClient:
 async def run(settings: Settings) -> None:
     """Open everything, consume until signalled, close everything."""
     runner_id = settings.runner_id or uuid.uuid4().hex[:8]
-    await retry_startup("kafka", lambda: ensure_topic(
-        settings.kafka_url, settings.kafka_topic, settings.kafka_topic_partitions
-    ))
-    async with open_database(settings) as db, _http_client(settings) as client:
+    await ensure_execution_topic(settings)
+    async with open_database(settings, background=True) as db, _http_client(settings) as client:
         actions = DefaultActionRunner(
             client=client, guard=HttpTargetGuard(settings.deny_networks()),
             timeout_s=settings.http_timeout_s,
@@ -51,7 +55,7 @@ async def run(settings: Settings) -> None:
             actions=actions, clock=SystemClock(), retries=settings.execution_retries,
             lease_s=settings.lock_lease_s, backoff_scale=settings.retry_backoff_scale,
         )
-        consumer = make_consumer(settings.kafka_url, settings.kafka_consumer_group)
+        consumer = open_consumer(settings)
         source = KafkaMessageSource(consumer, settings.kafka_topic)
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency

@@ -37,7 +37,8 @@ def _fault_hook(settings: Settings) -> FaultHook | None:
 
 async def run(settings: Settings) -> None:
     """Open everything, tick until signalled, close everything."""
-    async with open_database(settings) as db, open_producer(settings) as producer:
+    async with open_database(settings, background=True) as db, \
+            open_producer(settings) as producer:
         scheduler = Scheduler(
             workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
             publisher=KafkaPublisher(
