@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The README's two commands:
+# The README's commands:
 #
 #   ./dev.sh run            virtualenv + install + Kafka/MongoDB (start-deps.sh) + the three
 #                           services in the foreground (Ctrl-C stops them; deps keep running)
 #   ./dev.sh test [ARGS]    virtualenv + install + Kafka/MongoDB + ruff + mypy + pytest [ARGS]
+#   ./dev.sh cluster-test [ARGS]
+#                           virtualenv + install + pytest tests/cluster [ARGS]: failover tests
+#                           on a private 3-node replica set + 3-broker Kafka cluster
 #
 # Environment: VENV (.venv), PYTHON_BIN (python3, used to create the venv), and everything
 # start-deps.sh reads (DATABASE_URL, KAFKA_URL, DEPS_DIR, KAFKA_PORT, MONGO_PORT, ...).
@@ -68,6 +71,22 @@ cmd_test() {
         exit 1
     fi
     say "all green: ruff, mypy, pytest"
+}
+
+# ------------------------------------------------------------------------------ cluster-test
+
+# The cluster tier starts (and stops) a cluster of its own (tests/cluster/conftest.py), so no
+# start-deps.sh here; ruff and mypy are the test command's.
+cmd_cluster_test() {
+    ensure_venv
+    say "pytest tests/cluster $*"
+    local rc=0
+    "$PY" -m pytest tests/cluster "$@" || rc=$?
+    case "$rc" in
+        0) say "cluster tier green" ;;
+        5) say "pytest collected no cluster test: that is a failure"; exit 1 ;;
+        *) say "FAILED: cluster tier (pytest exit $rc)"; exit 1 ;;
+    esac
 }
 
 # ------------------------------------------------------------------------------ run
@@ -148,8 +167,9 @@ cmd_run() {
 case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
+    cluster-test) shift; cmd_cluster_test "$@" ;;
     *)
-        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

@@ -715,7 +715,7 @@ init_cluster_replset() {
     local members
     members="$(join_hosts "${C_MONGO_PORTS[@]}")"
     "${PROBE[@]}" mongo-rs-init "$HOST:${C_MONGO_PORTS[0]}" "$MONGO_REPLSET" "$members" 2 \
-        >>"$LOG_DIR/mongod-init.log" 2>&1 || true
+        >>"$LOG_DIR/mongod-init.log" 2>&1
 }
 
 cluster_members() { # cluster_members SERVICE... -> kafka1 kafka2 kafka3 mongo1 ...
@@ -755,11 +755,11 @@ cluster_up() {
 }
 
 cluster_wait_ready() { # until every service's cluster probe passes; a member dying fails
-    local deadline=$((SECONDS + DEPS_TIMEOUT)) pending=("$@") still s m
+    local deadline=$((SECONDS + DEPS_TIMEOUT)) pending=("$@") still s m initiated=0
     while ((${#pending[@]})); do
         still=()
         for s in "${pending[@]}"; do
-            if [[ $s == mongo ]]; then init_cluster_replset; fi
+            if [[ $s == mongo ]] && ((!initiated)) && init_cluster_replset; then initiated=1; fi
             if cluster_probe "$s" >/dev/null; then continue; fi
             for m in $(cluster_members "$s"); do
                 if ! our_pid "$m" >/dev/null; then
@@ -785,7 +785,7 @@ cluster_wait_ready() { # until every service's cluster probe passes; a member dy
             done
             exit 1
         fi
-        sleep 0.25
+        sleep 0.5 # each round starts a probe process or two
     done
 }
 
