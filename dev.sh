@@ -43,6 +43,11 @@ ensure_venv() {
 }
 
 start_deps() {
+    # DEPS_CLUSTER=1: the 3+3-node cluster, and the topic replicated on it accordingly
+    if [[ "${DEPS_CLUSTER:-0}" =~ ^(1|true|yes)$ ]]; then
+        export KAFKA_REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-3}"
+        export KAFKA_MIN_INSYNC_REPLICAS="${KAFKA_MIN_INSYNC_REPLICAS:-2}"
+    fi
     PYTHON="$PY" ./start-deps.sh up
     eval "$(PYTHON="$PY" ./start-deps.sh env)"
     export DATABASE_URL KAFKA_URL

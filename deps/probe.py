@@ -83,7 +83,17 @@ def _read_str(data: bytes, off: int) -> tuple[str | None, int]:
 
 
 def probe_kafka(target: str, timeout: float) -> str:
-    host, port = _split_host_port(target.split(",")[0], 9092)
+    """One broker answers (of a comma-separated bootstrap list: the first that does)."""
+    brokers = [t.strip() for t in target.split(",") if t.strip()]
+    if len(brokers) > 1:
+        failures = []
+        for broker in brokers:
+            try:
+                return probe_kafka(broker, timeout)
+            except (OSError, ValueError, struct.error, IndexError) as exc:
+                failures.append(f"{broker}: {exc}")
+        raise ConnectionError("no broker answers: " + "; ".join(failures))
+    host, port = _split_host_port(target, 9092)
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         # ApiVersions v0: supported by every broker, tells which Metadata versions it serves.
@@ -248,7 +258,17 @@ def _mongo_host_port(url: str) -> tuple[str, int]:
 
 
 def probe_mongo(url: str, timeout: float) -> str:
-    """Ready = ping ok and the server is a writable primary (or a standalone)."""
+    """Ready = ping ok and the server is a writable primary (or a standalone). A URL naming
+    several members (a replica set's seed list) is ready when one of them is the primary."""
+    members = _mongo_seed_list(url)
+    if len(members) > 1:
+        failures = []
+        for member in members:
+            try:
+                return probe_mongo(member, timeout)
+            except (OSError, ValueError, struct.error, IndexError) as exc:
+                failures.append(f"{member}: {exc}")
+        raise ConnectionError("no member is a writable primary: " + "; ".join(failures))
     host, port = _mongo_host_port(url)
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)

@@ -14,6 +14,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from shared.adapters.connect import ensure_execution_topic
 from shared.settings import Settings
 from tests.cluster.cluster import Cluster
+from tests.polling import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -49,7 +50,12 @@ async def test_execution_topic_is_replicated_three_times_with_min_isr_two(
         kafka_replication_factor=3, kafka_min_insync_replicas=2,
     )
     await ensure_execution_topic(settings)
-    assert set(await cluster.replicas(topic)) == {3}
+
+    async def described() -> list[int]:  # the brokers' metadata follows the creation shortly
+        return await cluster.replicas(topic)
+
+    assert set(await eventually(described, timeout_s=30, interval_s=0.2,
+                                what=f"{topic} in the metadata")) == {3}
     admin = AIOKafkaAdminClient(bootstrap_servers=cluster.kafka_url)
     await admin.start()
     try:
