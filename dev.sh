@@ -6,6 +6,9 @@
 #   ./dev.sh test [ARGS]    virtualenv + install + Kafka/MongoDB + ruff + mypy + pytest [ARGS]
 #   ./dev.sh images [CMD]   virtualenv + install + the container tier (deps/images.sh CMD:
 #                           all | lint | build | clean): podman, images, compose stack, checks
+#   ./dev.sh cluster-test [ARGS]
+#                           virtualenv + install + pytest tests/cluster [ARGS]: failover tests
+#                           on a private 3-node replica set + 3-broker Kafka cluster
 #
 # Environment: VENV (.venv), PYTHON_BIN (python3, used to create the venv), and everything
 # start-deps.sh reads (DATABASE_URL, KAFKA_URL, DEPS_DIR, KAFKA_PORT, MONGO_PORT, ...).
@@ -42,6 +45,11 @@ ensure_venv() {
 }
 
 start_deps() {
+    # DEPS_CLUSTER=1: the 3+3-node cluster, and the topic replicated on it accordingly
+    if [[ "${DEPS_CLUSTER:-0}" =~ ^(1|true|yes)$ ]]; then
+        export KAFKA_REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-3}"
+        export KAFKA_MIN_INSYNC_REPLICAS="${KAFKA_MIN_INSYNC_REPLICAS:-2}"
+    fi
     PYTHON="$PY" ./start-deps.sh up
     eval "$(PYTHON="$PY" ./start-deps.sh env)"
     export DATABASE_URL KAFKA_URL
@@ -70,6 +78,22 @@ cmd_test() {
         exit 1
     fi
     say "all green: ruff, mypy, pytest"
+}
+
+# ------------------------------------------------------------------------------ cluster-test
+
+# The cluster tier starts (and stops) a cluster of its own (tests/cluster/conftest.py), so no
+# start-deps.sh here; ruff and mypy are the test command's.
+cmd_cluster_test() {
+    ensure_venv
+    say "pytest tests/cluster $*"
+    local rc=0
+    "$PY" -m pytest tests/cluster "$@" || rc=$?
+    case "$rc" in
+        0) say "cluster tier green" ;;
+        5) say "pytest collected no cluster test: that is a failure"; exit 1 ;;
+        *) say "FAILED: cluster tier (pytest exit $rc)"; exit 1 ;;
+    esac
 }
 
 # ------------------------------------------------------------------------------ run
@@ -158,8 +182,9 @@ case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
     images) shift; cmd_images "$@" ;;
+    cluster-test) shift; cmd_cluster_test "$@" ;;
     *)
-        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

@@ -7,6 +7,9 @@
 #   ./start-deps.sh status  [kafka] [mongo]   report each server; exit 3 if one is not up
 #   ./start-deps.sh env                       print the export lines (DATABASE_URL, KAFKA_URL)
 #
+# Each command takes --cluster (or DEPS_CLUSTER=1): a 3-member MongoDB replica set and a
+# 3-broker Kafka cluster instead (local mode only, see "Cluster mode" below).
+#
 # Per server, the first that applies:
 #   1. DATABASE_URL / KAFKA_URL are set and a server answers there: nothing is started.
 #   2. A Docker engine answers (`docker info`): `docker compose up -d --wait` of the `mongo`
@@ -20,6 +23,18 @@
 #        single-node replica set ($MONGO_REPLSET, initiated once) so that change streams,
 #        transactions and TTL indexes behave as in production.
 #
+# Cluster mode (--cluster / DEPS_CLUSTER=1), everything under $DEPS_DIR/cluster/, always
+# local (DATABASE_URL / KAFKA_URL and Docker are not consulted):
+#   - three mongod processes (mongo1..3, 127.0.0.1:$MONGO_PORTS) as one replica set
+#     $MONGO_REPLSET, initiated once when all three answer; ready when one member is the
+#     writable primary and the other two are secondaries;
+#   - three Kafka nodes (kafka1..3, 127.0.0.1:$KAFKA_PORTS, controllers on
+#     $KAFKA_CONTROLLER_PORTS), each a combined broker+controller of one static 3-voter KRaft
+#     quorum; default.replication.factor=3, min.insync.replicas=2, internal topics likewise;
+#     ready when every broker answers and knows all three.
+#   `up` starts only the members that are not running (so it also restarts a killed one and
+#   waits until it has rejoined); `down` stops all six; `status` reports each member.
+#
 # Readiness is a protocol check (deps/probe.py: Kafka ApiVersions + Metadata, MongoDB ping +
 # buildInfo + hello reporting a writable primary), bounded by DEPS_TIMEOUT seconds; on
 # timeout the log tail is printed and the exit code is 1.
@@ -28,7 +43,9 @@
 # KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), MONGO_PORT (27017),
 # MONGO_REPLSET (rs0), MONGO_CACHE_GB (0.5, --wiredTigerCacheSizeGB), DEPS_TIMEOUT (120),
 # DEPS_MODE (auto | local | docker), KAFKA_HEAP_OPTS, PYTHON (.venv/bin/python, else
-# python3), DATABASE_URL, KAFKA_URL.
+# python3), DATABASE_URL, KAFKA_URL; in cluster mode DEPS_CLUSTER (0), MONGO_PORTS
+# (27021,27022,27023), KAFKA_PORTS (9192,9292,9392), KAFKA_CONTROLLER_PORTS (each Kafka port
+# + 1).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,8 +55,16 @@ abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;
 
 DEPS_DIR="$(abspath "${DEPS_DIR:-.deps}")"
 DEPS_INSTALL_DIR="$(abspath "${DEPS_INSTALL_DIR:-$DEPS_DIR}")"
-RUN_DIR="$DEPS_DIR/run"
-LOG_DIR="$DEPS_DIR/logs"
+case "${DEPS_CLUSTER:-0}" in 1 | true | yes) CLUSTER=1 ;; *) CLUSTER=0 ;; esac
+for arg in "$@"; do if [[ "$arg" == --cluster ]]; then CLUSTER=1; fi; done
+CLUSTER_DIR="$DEPS_DIR/cluster"
+if ((CLUSTER)); then
+    RUN_DIR="$CLUSTER_DIR/run"
+    LOG_DIR="$CLUSTER_DIR/logs"
+else
+    RUN_DIR="$DEPS_DIR/run"
+    LOG_DIR="$DEPS_DIR/logs"
+fi
 HOST=127.0.0.1
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
@@ -88,6 +113,8 @@ marker() {
     case "$1" in
         kafka) printf '%s\n' "$DEPS_DIR/kafka/server.properties" ;;
         mongo) printf '%s\n' "$DEPS_DIR/mongo/data" ;;
+        kafka[1-9]) printf '%s\n' "$CLUSTER_DIR/$1/server.properties" ;;
+        mongo[1-9]) printf '%s\n' "$CLUSTER_DIR/$1/data" ;;
     esac
 }
 our_pid() { # prints the pid if the recorded process is alive and ours
@@ -538,6 +565,303 @@ cmd_env() {
     done
 }
 
+# ------------------------------------------------------------------------------ cluster
+
+# Cluster mode: mongo1..3 (one replica set) and kafka1..3 (combined broker+controller nodes of
+# one static KRaft quorum), all local, under $CLUSTER_DIR. Members are named <service><n>.
+MONGO_PORTS="${MONGO_PORTS:-27021,27022,27023}"
+KAFKA_PORTS="${KAFKA_PORTS:-9192,9292,9392}"
+read -r -a C_MONGO_PORTS <<<"${MONGO_PORTS//,/ }"
+read -r -a C_KAFKA_PORTS <<<"${KAFKA_PORTS//,/ }"
+if [[ -n "${KAFKA_CONTROLLER_PORTS:-}" ]]; then
+    read -r -a C_CONTROLLER_PORTS <<<"${KAFKA_CONTROLLER_PORTS//,/ }"
+else
+    C_CONTROLLER_PORTS=()
+    for _p in "${C_KAFKA_PORTS[@]}"; do C_CONTROLLER_PORTS+=($((_p + 1))); done
+fi
+CLUSTER_SIZE=3
+
+join_hosts() { # join_hosts PORT... -> 127.0.0.1:p1,127.0.0.1:p2,...
+    local out="" port
+    for port in "$@"; do out+="${out:+,}$HOST:$port"; done
+    printf '%s\n' "$out"
+}
+CLUSTER_MONGO_URL="mongodb://$(join_hosts "${C_MONGO_PORTS[@]}")/?replicaSet=$MONGO_REPLSET"
+CLUSTER_KAFKA_URL="$(join_hosts "${C_KAFKA_PORTS[@]}")"
+
+cluster_check_config() {
+    local name
+    for name in C_MONGO_PORTS C_KAFKA_PORTS C_CONTROLLER_PORTS; do
+        local -n ports="$name"
+        ((${#ports[@]} == CLUSTER_SIZE)) ||
+            die "cluster mode needs $CLUSTER_SIZE ports in ${name#C_} (got: ${ports[*]:-none})"
+    done
+    local all=("${C_MONGO_PORTS[@]}" "${C_KAFKA_PORTS[@]}" "${C_CONTROLLER_PORTS[@]}")
+    if (($(printf '%s\n' "${all[@]}" | sort -u | wc -l) != ${#all[@]})); then
+        die "cluster ports must all differ: ${all[*]}"
+    fi
+    [[ "$DEPS_MODE" != docker ]] || die "cluster mode runs local servers only (DEPS_MODE=docker)"
+}
+
+member_index() { printf '%s\n' "${1##*[a-z]}"; } # kafka2 -> 2
+
+member_port() { # member_port mongo2 -> its client port
+    local i
+    i="$(member_index "$1")"
+    case "$1" in
+        kafka*) printf '%s\n' "${C_KAFKA_PORTS[$((i - 1))]}" ;;
+        *) printf '%s\n' "${C_MONGO_PORTS[$((i - 1))]}" ;;
+    esac
+}
+
+cluster_url() { if [[ $1 == kafka ]]; then echo "$CLUSTER_KAFKA_URL"; else echo "$CLUSTER_MONGO_URL"; fi; }
+
+cluster_probe() { # cluster_probe SERVICE -> one line on success
+    "${PROBE[@]}" "$1-cluster" "$(cluster_url "$1")" 2 2>/dev/null
+}
+
+member_log_files() {
+    local i
+    i="$(member_index "$1")"
+    case "$1" in
+        kafka*) printf '%s\n' "$LOG_DIR/kafka$i.out" "$LOG_DIR/kafka$i/kafka.log" ;;
+        mongo*) printf '%s\n' "$LOG_DIR/mongod$i.out" "$LOG_DIR/mongod$i.log" "$LOG_DIR/mongod-init.log" ;;
+    esac
+}
+
+write_cluster_kafka_config() { # write_cluster_kafka_config N
+    local n="$1" d="$CLUSTER_DIR/kafka$1" voters="" i
+    for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+        voters+="${voters:+,}$i@$HOST:${C_CONTROLLER_PORTS[$((i - 1))]}"
+    done
+    mkdir -p "$d/data"
+    cat >"$d/server.properties" <<EOF
+# generated by start-deps.sh --cluster; edit start-deps.sh instead
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://$HOST:${C_KAFKA_PORTS[$((n - 1))]},CONTROLLER://$HOST:${C_CONTROLLER_PORTS[$((n - 1))]}
+advertised.listeners=PLAINTEXT://$HOST:${C_KAFKA_PORTS[$((n - 1))]}
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$d/data
+num.partitions=3
+default.replication.factor=3
+min.insync.replicas=2
+unclean.leader.election.enable=false
+auto.create.topics.enable=false
+group.initial.rebalance.delay.ms=0
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+num.network.threads=2
+num.io.threads=2
+num.replica.fetchers=1
+num.recovery.threads.per.data.dir=1
+log.retention.hours=24
+EOF
+}
+
+format_cluster_kafka() { # format_cluster_kafka N : once per data dir, one cluster id for all
+    local d="$CLUSTER_DIR/kafka$1" id_file="$CLUSTER_DIR/kafka.cluster.id"
+    [[ -f "$d/data/meta.properties" ]] && return 0
+    [[ -f "$id_file" ]] || new_cluster_id >"$id_file"
+    log "formatting kafka$1 storage (cluster id $(cat "$id_file"))"
+    mkdir -p "$LOG_DIR/kafka$1"
+    java -Xmx256m -Dlog4j2.configurationFile="$ROOT/deps/kafka/log4j2.properties" \
+        -Dkafka.logs.dir="$LOG_DIR/kafka$1" -cp "$DEPS_INSTALL_DIR/kafka/libs/*" \
+        kafka.tools.StorageTool format -t "$(cat "$id_file")" \
+        -c "$d/server.properties" >"$LOG_DIR/kafka$1-format.log" 2>&1 || {
+        log_tail "$LOG_DIR/kafka$1-format.log"
+        die "Kafka storage format of kafka$1 failed"
+    }
+}
+
+start_cluster_member() { # start_cluster_member kafka2 | mongo3
+    local name="$1" n port
+    n="$(member_index "$name")"
+    port="$(member_port "$name")"
+    case "$name" in
+        kafka*)
+            write_cluster_kafka_config "$n"
+            format_cluster_kafka "$n"
+            log "starting $name: Kafka $(kafka_version) (KRaft broker+controller $n of $CLUSTER_SIZE) on $HOST:$port"
+            # shellcheck disable=SC2086
+            launch "$name" "$LOG_DIR/kafka$n.out" java $KAFKA_HEAP_OPTS -XX:+UseG1GC \
+                -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+                -Dlog4j2.configurationFile="$ROOT/deps/kafka/log4j2.properties" \
+                -Dkafka.logs.dir="$LOG_DIR/kafka$n" -cp "$DEPS_INSTALL_DIR/kafka/libs/*" \
+                kafka.Kafka "$CLUSTER_DIR/kafka$n/server.properties"
+            ;;
+        mongo*)
+            mkdir -p "$CLUSTER_DIR/mongo$n/data"
+            log "starting $name: MongoDB $(mongod_version) (replica set $MONGO_REPLSET, member $n of $CLUSTER_SIZE) on $HOST:$port"
+            launch "$name" "$LOG_DIR/mongod$n.out" "$(mongod_bin)" --bind_ip "$HOST" \
+                --port "$port" --dbpath "$CLUSTER_DIR/mongo$n/data" --replSet "$MONGO_REPLSET" \
+                --wiredTigerCacheSizeGB "$MONGO_CACHE_GB" --oplogSize 256 \
+                --setParameter diagnosticDataCollectionEnabled=false \
+                --logpath "$LOG_DIR/mongod$n.log" --logappend
+            ;;
+    esac
+}
+
+# Initiated once, when every member answers (replSetInitiate needs to reach them all);
+# later calls find the set configured and do nothing.
+init_cluster_replset() {
+    local members
+    members="$(join_hosts "${C_MONGO_PORTS[@]}")"
+    "${PROBE[@]}" mongo-rs-init "$HOST:${C_MONGO_PORTS[0]}" "$MONGO_REPLSET" "$members" 2 \
+        >>"$LOG_DIR/mongod-init.log" 2>&1
+}
+
+cluster_members() { # cluster_members SERVICE... -> kafka1 kafka2 kafka3 mongo1 ...
+    local s i
+    for s in "$@"; do for ((i = 1; i <= CLUSTER_SIZE; i++)); do echo "$s$i"; done; done
+}
+
+cluster_up() {
+    cluster_check_config
+    mkdir -p "$RUN_DIR" "$LOG_DIR" "$CLUSTER_DIR"
+    local s m port cport started=()
+    for s in "$@"; do
+        if [[ $s == kafka ]]; then need_java; install_kafka; else install_mongo; fi
+        for m in $(cluster_members "$s"); do
+            if our_pid "$m" >/dev/null; then continue; fi
+            port="$(member_port "$m")"
+            if port_in_use "$port"; then
+                die "$m: port $HOST:$port is taken by a program this script did not start; free it or set $(if [[ $s == kafka ]]; then echo KAFKA_PORTS; else echo MONGO_PORTS; fi)"
+            fi
+            warn_ephemeral "$m" "$port"
+            if [[ $s == kafka ]]; then
+                cport="${C_CONTROLLER_PORTS[$(($(member_index "$m") - 1))]}"
+                if port_in_use "$cport"; then
+                    die "$m: controller port $HOST:$cport is taken; free it or set KAFKA_CONTROLLER_PORTS"
+                fi
+                warn_ephemeral "$m-controller" "$cport"
+            fi
+            start_cluster_member "$m"
+            started+=("$m")
+        done
+        set_mode "$s" cluster
+    done
+    ((${#started[@]})) || log "every member is running already; waiting until they are ready"
+    cluster_wait_ready "$@"
+    if ((${#started[@]})); then log "ready: ${started[*]}"; fi
+    cluster_summary "$@"
+}
+
+cluster_wait_ready() { # until every service's cluster probe passes; a member dying fails
+    local deadline=$((SECONDS + DEPS_TIMEOUT)) pending=("$@") still s m initiated=0
+    while ((${#pending[@]})); do
+        still=()
+        for s in "${pending[@]}"; do
+            if [[ $s == mongo ]] && ((!initiated)) && init_cluster_replset; then initiated=1; fi
+            if cluster_probe "$s" >/dev/null; then continue; fi
+            for m in $(cluster_members "$s"); do
+                if ! our_pid "$m" >/dev/null; then
+                    log "$m exited during startup"
+                    # shellcheck disable=SC2046
+                    log_tail $(member_log_files "$m")
+                    rm -f "$(pid_file "$m")"
+                    exit 1
+                fi
+            done
+            still+=("$s")
+        done
+        pending=("${still[@]+"${still[@]}"}")
+        ((${#pending[@]})) || break
+        if ((SECONDS >= deadline)); then
+            log "timed out after ${DEPS_TIMEOUT}s waiting for: ${pending[*]}"
+            for s in "${pending[@]}"; do
+                "${PROBE[@]}" "$s-cluster" "$(cluster_url "$s")" 2 || true
+                for m in $(cluster_members "$s"); do
+                    # shellcheck disable=SC2046
+                    log_tail $(member_log_files "$m")
+                done
+            done
+            exit 1
+        fi
+        sleep 0.5 # each round starts a probe process or two
+    done
+}
+
+cluster_summary() {
+    local s m pids
+    for s in "$@"; do
+        pids=""
+        for m in $(cluster_members "$s"); do pids+="${pids:+,}$(our_pid "$m" || echo '-')"; done
+        log "$s (cluster, pids $pids): $(cluster_probe "$s" || echo "NOT READY")"
+    done
+    echo "# export these (or: eval \"\$(./start-deps.sh env --cluster)\"):"
+    cluster_env "$@"
+}
+
+cluster_down() {
+    local s m pid names=() pids=()
+    for s in "$@"; do
+        for m in $(cluster_members "$s"); do
+            if pid="$(our_pid "$m")"; then
+                log "$m: stopping pid $pid (TERM)"
+                kill -TERM "$pid" 2>/dev/null || true
+                names+=("$m")
+                pids+=("$pid")
+            else
+                log "$m: not running (no live process of ours)"
+                rm -f "$(pid_file "$m")"
+            fi
+        done
+        rm -f "$(mode_file "$s")"
+    done
+    local i
+    for i in "${!pids[@]}"; do
+        wait_gone "${names[$i]}" "${pids[$i]}"
+        rm -f "$(pid_file "${names[$i]}")"
+        log "${names[$i]}: stopped"
+    done
+}
+
+member_line() { # member_line kafka2 -> what one member answers, on its own port
+    local m="$1" port
+    port="$(member_port "$m")"
+    case "$m" in
+        kafka*) "${PROBE[@]}" kafka "$HOST:$port" 2 2>/dev/null ;;
+        mongo*) "${PROBE[@]}" mongo-member "$HOST:$port" 2 2>/dev/null ;;
+    esac
+}
+
+cluster_status() {
+    local s m pid line rc=0
+    for s in "$@"; do
+        for m in $(cluster_members "$s"); do
+            pid="$(our_pid "$m" || true)"
+            if line="$(member_line "$m")"; then
+                echo "$m: up   pid=${pid:--} $HOST:$(member_port "$m")  [$line]"
+            else
+                echo "$m: down pid=${pid:--} $HOST:$(member_port "$m")"
+                rc=3
+            fi
+        done
+        if line="$(cluster_probe "$s")"; then
+            echo "$s: up   mode=cluster url=$(cluster_url "$s")  [$line]"
+        else
+            echo "$s: down mode=cluster url=$(cluster_url "$s")"
+            rc=3
+        fi
+    done
+    return "$rc"
+}
+
+cluster_env() {
+    local s
+    for s in "$@"; do
+        if [[ $s == kafka ]]; then echo "export KAFKA_URL=$CLUSTER_KAFKA_URL"; else echo "export DATABASE_URL=$CLUSTER_MONGO_URL"; fi
+    done
+}
+
 # ------------------------------------------------------------------------------ main
 
 usage() {
@@ -546,11 +870,13 @@ usage() {
 }
 
 main() {
+    local args=() s
+    for s in "$@"; do if [[ "$s" != --cluster ]]; then args+=("$s"); fi; done # read at the top
+    set -- "${args[@]+"${args[@]}"}"
     local cmd="${1:-}"
     [[ -n "$cmd" ]] || usage
     shift
     local services=()
-    local s
     for s in "$@"; do
         case "$s" in kafka | mongo) services+=("$s") ;; *) die "unknown service '$s' (kafka, mongo)" ;; esac
     done
@@ -563,6 +889,17 @@ main() {
         flock -w "$((DEPS_TIMEOUT + 60))" 9 || die "another start-deps.sh holds $RUN_DIR/lock"
     fi
 
+    if ((CLUSTER)); then
+        case "$cmd" in
+            up) cluster_up "${services[@]}" ;;
+            down) cluster_down "${services[@]}" ;;
+            restart) cluster_down "${services[@]}"; cluster_up "${services[@]}" ;;
+            status) cluster_status "${services[@]}" ;;
+            env) cluster_env "${services[@]}" ;;
+            *) usage ;;
+        esac
+        return
+    fi
     case "$cmd" in
         up) cmd_up "${services[@]}" ;;
         down) cmd_down "${services[@]}" ;;

@@ -5,8 +5,16 @@
                                          broker answers with at least one registered broker.
     probe.py mongo URL [TIMEOUT]         MongoDB OP_MSG ping + buildInfo + hello; exit 0 when
                                          the server is a writable primary.
-    probe.py mongo-rs-init URL SET MEMBER [TIMEOUT]
-                                         initiate a one-member replica set SET (idempotent).
+    probe.py mongo-rs-init URL SET MEMBER[,MEMBER...] [TIMEOUT]
+                                         initiate replica set SET with these members, once
+                                         (idempotent); every member must answer first.
+    probe.py mongo-cluster URL [TIMEOUT] every member of the URL's seed list answers, one is
+                                         a writable primary, the others healthy secondaries.
+    probe.py mongo-member HOST:PORT [TIMEOUT]
+                                         the member answers; prints its replica set state.
+    probe.py kafka-cluster H:P,H:P,... [TIMEOUT]
+                                         every listed broker answers, and each one's metadata
+                                         lists all of them.
     probe.py port HOST:PORT [TIMEOUT]    exit 0 when something accepts TCP connections.
 
 On success one line describing the server is printed. On failure the reason goes to stderr
@@ -75,7 +83,17 @@ def _read_str(data: bytes, off: int) -> tuple[str | None, int]:
 
 
 def probe_kafka(target: str, timeout: float) -> str:
-    host, port = _split_host_port(target.split(",")[0], 9092)
+    """One broker answers (of a comma-separated bootstrap list: the first that does)."""
+    brokers = [t.strip() for t in target.split(",") if t.strip()]
+    if len(brokers) > 1:
+        failures = []
+        for broker in brokers:
+            try:
+                return probe_kafka(broker, timeout)
+            except (OSError, ValueError, struct.error, IndexError) as exc:
+                failures.append(f"{broker}: {exc}")
+        raise ConnectionError("no broker answers: " + "; ".join(failures))
+    host, port = _split_host_port(target, 9092)
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         # ApiVersions v0: supported by every broker, tells which Metadata versions it serves.
@@ -115,6 +133,24 @@ def probe_kafka(target: str, timeout: float) -> str:
             f"kafka ok: brokers={','.join(brokers)} cluster_id={cluster_id} "
             f"controller={controller} api_keys={len(versions)}"
         )
+
+
+def probe_kafka_cluster(targets: str, timeout: float) -> str:
+    """Ready = every listed broker answers, and each one's metadata lists all of them."""
+    listed = [t.strip() for t in targets.split(",") if t.strip()]
+    problems = []
+    for target in listed:
+        try:
+            line = probe_kafka(target, timeout)
+        except (OSError, ValueError, struct.error, IndexError) as exc:
+            problems.append(f"{target}: {type(exc).__name__}: {exc}")
+            continue
+        registered = line.split("brokers=", 1)[1].split(" ", 1)[0].split(",")
+        if len(registered) < len(listed):
+            problems.append(f"{target} knows {len(registered)} of {len(listed)} brokers")
+    if problems:
+        raise ConnectionError("; ".join(problems))
+    return f"kafka cluster ok: {len(listed)} brokers answer; {probe_kafka(listed[0], timeout)}"
 
 
 # ---------------------------------------------------------------- MongoDB
@@ -222,7 +258,17 @@ def _mongo_host_port(url: str) -> tuple[str, int]:
 
 
 def probe_mongo(url: str, timeout: float) -> str:
-    """Ready = ping ok and the server is a writable primary (or a standalone)."""
+    """Ready = ping ok and the server is a writable primary (or a standalone). A URL naming
+    several members (a replica set's seed list) is ready when one of them is the primary."""
+    members = _mongo_seed_list(url)
+    if len(members) > 1:
+        failures = []
+        for member in members:
+            try:
+                return probe_mongo(member, timeout)
+            except (OSError, ValueError, struct.error, IndexError) as exc:
+                failures.append(f"{member}: {exc}")
+        raise ConnectionError("no member is a writable primary: " + "; ".join(failures))
     host, port = _mongo_host_port(url)
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
@@ -242,8 +288,32 @@ def probe_mongo(url: str, timeout: float) -> str:
     )
 
 
-def init_replica_set(url: str, set_name: str, member: str, timeout: float) -> str:
-    """Initiate a one-member replica set unless it already is one (idempotent)."""
+def _hello(target: str, timeout: float) -> dict[str, object]:
+    host, port = _split_host_port(target, 27017)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        return _mongo_command(sock, 1, {"hello": 1, "$db": "admin"})
+
+
+def _mongo_seed_list(url: str) -> list[str]:
+    """Every host:port of a mongodb:// URL (or of a bare comma-separated list)."""
+    if "://" in url:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme != "mongodb":
+            raise ValueError(f"unsupported scheme {parsed.scheme!r} (only mongodb://)")
+        url = parsed.netloc.rpartition("@")[2]
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
+def init_replica_set(url: str, set_name: str, members: str, timeout: float) -> str:
+    """Initiate replica set `set_name` with `members` (comma-separated host:port, the first
+    one being the server at `url`) unless it is initiated already (idempotent).
+
+    Every member must answer before the initiation is sent (replSetInitiate checks that it
+    can reach them); until then this fails, and the caller retries."""
+    hosts = [m.strip() for m in members.split(",") if m.strip()]
+    for member in hosts[1:]:
+        _hello(member, timeout)  # raises while a member is not up yet
     host, port = _mongo_host_port(url)
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
@@ -252,18 +322,65 @@ def init_replica_set(url: str, set_name: str, member: str, timeout: float) -> st
             return f"replica set {status.get('set')} already initiated"
         if status.get("codeName") != "NotYetInitialized":
             raise ConnectionError(f"replSetGetStatus: {status.get('errmsg', status)}")
-        config = {"_id": set_name, "members": [{"_id": 0, "host": member}]}
+        config = {"_id": set_name,
+                  "members": [{"_id": i, "host": member} for i, member in enumerate(hosts)]}
         reply = _mongo_command(sock, 2, {"replSetInitiate": config, "$db": "admin"})
     if reply.get("ok") != 1:
         raise ConnectionError(f"replSetInitiate: {reply.get('errmsg', reply)}")
-    return f"replica set {set_name} initiated with member {member}"
+    word = "member" if len(hosts) == 1 else "members"
+    return f"replica set {set_name} initiated with {word} {','.join(hosts)}"
+
+
+def probe_mongo_member(target: str, timeout: float) -> str:
+    """One member of a replica set: it answers hello as a primary or a secondary."""
+    hello = _hello(target, timeout)
+    if hello.get("isWritablePrimary"):
+        state = "PRIMARY"
+    elif hello.get("secondary"):
+        state = "SECONDARY"
+    else:
+        raise ConnectionError(f"neither primary nor secondary (setName={hello.get('setName')})")
+    return (f"mongo member ok: {state} of replset={hello.get('setName')} "
+            f"primary={hello.get('primary')}")
+
+
+def probe_mongo_cluster(url: str, timeout: float) -> str:
+    """Ready = every member answers, one is the writable primary, the rest are secondaries
+    of the same set (so a majority write is acknowledged by all of them soon)."""
+    primary, secondaries, problems, set_names = None, [], [], set()
+    version = "?"
+    for member in _mongo_seed_list(url):
+        try:
+            hello = _hello(member, timeout)
+        except (OSError, ValueError, struct.error, IndexError) as exc:
+            problems.append(f"{member}: {type(exc).__name__}: {exc}")
+            continue
+        set_names.add(hello.get("setName"))
+        if hello.get("isWritablePrimary"):
+            primary = member
+        elif hello.get("secondary"):
+            secondaries.append(member)
+        else:
+            problems.append(f"{member}: neither primary nor secondary")
+    if primary is not None and not problems:
+        version = probe_mongo(primary, timeout).split("MongoDB ", 1)[1].split(" ", 1)[0]
+    if len(set_names) > 1:
+        problems.append(f"members report different sets {sorted(map(str, set_names))}")
+    if primary is None:
+        problems.append("no writable primary")
+    if problems:
+        raise ConnectionError("; ".join(problems))
+    return (f"mongo cluster ok: MongoDB {version} replset={set_names.pop()} primary={primary} "
+            f"secondaries={','.join(secondaries) or '-'}")
 
 
 # ---------------------------------------------------------------- main
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] not in ("kafka", "mongo", "mongo-rs-init", "port"):
+    kinds = ("kafka", "mongo", "mongo-rs-init", "mongo-cluster", "mongo-member", "kafka-cluster",
+             "port")
+    if len(argv) < 3 or argv[1] not in kinds:
         print(__doc__, file=sys.stderr)
         return 2
     kind, target = argv[1], argv[2]
@@ -281,6 +398,12 @@ def main(argv: list[str]) -> int:
             print(probe_kafka(target, timeout))
         elif kind == "mongo":
             print(probe_mongo(target, timeout))
+        elif kind == "mongo-member":
+            print(probe_mongo_member(target, timeout))
+        elif kind == "mongo-cluster":
+            print(probe_mongo_cluster(target, timeout))
+        elif kind == "kafka-cluster":
+            print(probe_kafka_cluster(target, timeout))
         else:
             host, port = _split_host_port(target, 0)
             socket.create_connection((host, port), timeout=timeout).close()

@@ -11,14 +11,15 @@ from runner_svc.actions import DefaultActionRunner
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
-from shared.adapters.connect import KafkaProbe, open_database, ping_database, retry_startup
-from shared.adapters.kafka import (
-    KafkaDeadLetters,
-    KafkaMessageSource,
-    ensure_topic,
-    make_consumer,
-    make_producer,
+from shared.adapters.connect import (
+    KafkaProbe,
+    ensure_execution_topic,
+    open_consumer,
+    open_database,
+    ping_database,
+    retry_startup,
 )
+from shared.adapters.kafka import KafkaDeadLetters, KafkaMessageSource, ensure_topic, make_producer
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.clock import SystemClock
 from shared.logs import configure_logging, get_logger
@@ -54,11 +55,10 @@ async def _poison_handler(settings: Settings) -> AsyncIterator[PoisonHandler]:
 async def run(settings: Settings) -> None:
     """Open everything, consume until signalled, close everything."""
     runner_id = settings.runner_id or uuid.uuid4().hex[:8]
-    await retry_startup("kafka", lambda: ensure_topic(
-        settings.kafka_url, settings.kafka_topic, settings.kafka_topic_partitions
-    ))
+    await ensure_execution_topic(settings)
     async with (
-        open_database(settings) as db, DefaultActionRunner.from_settings(settings) as actions,
+        open_database(settings, background=True) as db,
+        DefaultActionRunner.from_settings(settings) as actions,
         _poison_handler(settings) as on_poison,
     ):
         worker = ExecutionWorker(
@@ -68,7 +68,7 @@ async def run(settings: Settings) -> None:
             lease_s=settings.lock_lease_s, backoff_scale=settings.retry_backoff_scale,
             max_interrupted_attempts=settings.max_interrupted_attempts,
         )
-        consumer = make_consumer(settings.kafka_url, settings.kafka_consumer_group)
+        consumer = open_consumer(settings)
         source = KafkaMessageSource(consumer, settings.kafka_topic)
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency,

@@ -45,7 +45,8 @@ def _fault_hook(settings: Settings) -> FaultHook | None:
 
 async def run(settings: Settings) -> None:
     """Open everything, tick until signalled, close everything."""
-    async with open_database(settings) as db, open_producer(settings) as producer:
+    async with open_database(settings, background=True) as db, \
+            open_producer(settings) as producer:
         # The scheduler alone owns the executions' retention, so services configured
         # differently never undo each other's TTL index.
         retention_s = settings.execution_retention_s()

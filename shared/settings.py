@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.schedule import parse_duration_s
@@ -41,6 +42,26 @@ class Settings(BaseSettings):
     kafka_dlq_topic: str | None = Field(
         default=None, description="dead-letter topic; unset: <KAFKA_TOPIC>.dlq; '' or off: none"
     )
+
+    # Running on a cluster (README "Running on a cluster"); the defaults suit one node too.
+    db_write_concern: str = Field(
+        default="majority", description="w of every write: majority, or a number of members"
+    )
+    db_read_concern: Literal["local", "majority"] = Field(
+        default="majority", description="read concern level of reads (never rolled back)"
+    )
+    db_operation_timeout_s: float = Field(
+        default=30.0, ge=0, description="background services: longest an operation (with its "
+        "retries across a failover) may take; 0 = the driver's single retry"
+    )
+    kafka_replication_factor: int = Field(default=1, ge=1, description="when creating the topic")
+    kafka_min_insync_replicas: int = Field(default=1, ge=1, description="topic's min ISR")
+    kafka_idempotence: bool = Field(default=False, description="idempotent producer")
+    kafka_session_timeout_s: float = Field(default=10.0, gt=0)
+    kafka_heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    kafka_max_poll_interval_s: float = Field(default=300.0, gt=0)
+    kafka_rebalance_timeout_s: float = Field(
+        default=45.0, gt=0, description="above the runner's 30 s drain of revoked partitions")
     port: int | None = None
     host: str = "127.0.0.1"
     log_level: str = "info"
@@ -78,6 +99,25 @@ class Settings(BaseSettings):
     db_command_metrics: bool = Field(
         default=False, description="count MongoDB commands in /metrics (db_commands_total)"
     )
+
+    @field_validator("db_write_concern")
+    @classmethod
+    def _write_concern_parses(cls, value: str) -> str:
+        if value != "majority" and not (value.isdigit() and int(value) >= 1):
+            raise ValueError("must be 'majority' or a number of members >= 1")
+        return value
+
+    @model_validator(mode="after")
+    def _cluster_settings_agree(self) -> Settings:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError("KAFKA_MIN_INSYNC_REPLICAS exceeds KAFKA_REPLICATION_FACTOR")
+        if self.kafka_heartbeat_interval_s >= self.kafka_session_timeout_s:
+            raise ValueError("KAFKA_HEARTBEAT_INTERVAL_S must be below KAFKA_SESSION_TIMEOUT_S")
+        return self
+
+    def write_concern_w(self) -> str | int:
+        """`w` for the driver: "majority" or a member count."""
+        return "majority" if self.db_write_concern == "majority" else int(self.db_write_concern)
 
     @field_validator("http_deny_networks", "http_allow_networks")
     @classmethod

@@ -419,6 +419,24 @@ def make_topic_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
     return make
 
 
+# ------------------------------------------------------------------ tiers
+
+CLUSTER_TIER = ROOT / "tests" / "cluster"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/cluster (its own 3+3-node cluster, ./dev.sh cluster-test) is collected only when
+    a command-line path names it, so that the default test paths do not run it."""
+    if collection_path != CLUSTER_TIER:
+        return None
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        named = (base / arg.split("::", 1)[0]).resolve()
+        if named == CLUSTER_TIER or CLUSTER_TIER in named.parents:
+            return None
+    return True
+
+
 # ------------------------------------------------------------------ reporting
 
 

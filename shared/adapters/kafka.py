@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     KafkaError,
     MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
     RecordListTooLargeError,
     RecordTooLargeError,
     TopicAlreadyExistsError,
@@ -17,46 +19,151 @@ from aiokafka.errors import (
 
 from shared.codec import MAX_MESSAGE_BYTES, encode_request
 from shared.errors import Unavailable
+from shared.logs import get_logger
 from shared.models import ExecutionRequest
 from shared.ports import ConsumedMessage
 
+log = get_logger(__name__)
+IDEMPOTENT_REQUEST_TIMEOUT_MS = 120_000
 
-def make_producer(bootstrap: str, *, request_timeout_ms: int = 5000) -> AIOKafkaProducer:
-    """A producer that waits for all in-sync replicas.
 
-    Not idempotent: aiokafka's idempotent producer can stay broken after a broker restart
-    (every send fails with OutOfOrderSequenceNumber until the process restarts; aio-libs/
-    aiokafka#1017). A retried send may duplicate a request on the topic, which the runner's
-    claim makes harmless.
+def make_producer(
+    bootstrap: str, *, request_timeout_ms: int = 5000, idempotent: bool = False
+) -> AIOKafkaProducer:
+    """A producer that waits for all in-sync replicas (acks=all).
+
+    Not idempotent by default: a retried send may duplicate a request on the topic, which
+    the runner's claim makes harmless. aiokafka 0.14's idempotent producer gives up a batch
+    whose partition has had no leader for `request_timeout_ms` *after* numbering it, and the
+    gap in the sequence makes every later send to that partition fail with
+    OutOfOrderSequenceNumber until the producer is replaced (aio-libs/aiokafka#1017; a
+    single broker's restart does it, a cluster's leader failover does not). So an
+    idempotent producer gets a request timeout far above any leaderless period, and
+    `ProducerHandle` replaces one that wedged anyway (README "Running on a cluster").
     """
+    if idempotent:
+        request_timeout_ms = max(request_timeout_ms, IDEMPOTENT_REQUEST_TIMEOUT_MS)
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=idempotent,
         request_timeout_ms=request_timeout_ms, linger_ms=0,
         retry_backoff_ms=100, metadata_max_age_ms=30_000,
     )
 
 
-async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    """Create the topic if it does not exist (auto-creation is off on our brokers)."""
+class RecordSender(Protocol):
+    async def send_and_wait(self, topic: str, value: bytes, *, key: bytes) -> Any: ...
+
+
+class ProducerHandle:
+    """A started producer that replaces itself once it is wedged.
+
+    OutOfOrderSequenceNumber is the only error after which aiokafka's producer never
+    recovers (see `make_producer`); the send that met it fails (503 / re-dispatch, as for
+    any unacknowledged send) and later sends go through a fresh producer (a new producer
+    id, sequences from 0)."""
+
+    def __init__(self, factory: Callable[[], AIOKafkaProducer]) -> None:
+        self._factory = factory
+        self._producer: AIOKafkaProducer | None = None
+        self._retired: set[asyncio.Task[None]] = set()
+        self.replacements = 0
+
+    async def start(self) -> None:
+        self._producer = await _started(self._factory)
+
+    async def send_and_wait(self, topic: str, value: bytes, *, key: bytes) -> Any:
+        producer = self._producer
+        if producer is None:
+            raise KafkaError("producer not started")
+        try:
+            return await producer.send_and_wait(topic, value, key=key)
+        except OutOfOrderSequenceNumber:
+            await self._replace(producer)
+            raise
+
+    async def _replace(self, wedged: AIOKafkaProducer) -> None:
+        if self._producer is not wedged:
+            return  # another send replaced it already
+        fresh = await _started(self._factory)
+        if self._producer is not wedged:  # replaced while this one started
+            await fresh.stop()
+            return
+        self._producer = fresh
+        self.replacements += 1
+        log.warning("kafka producer wedged (OutOfOrderSequenceNumber); replaced it",
+                    replacements=self.replacements)
+        task = asyncio.create_task(_stop_quietly(wedged))
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._retired:
+            await asyncio.wait(self._retired, timeout=10)
+
+
+async def _started(factory: Callable[[], AIOKafkaProducer]) -> AIOKafkaProducer:
+    producer = factory()
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()  # closes what the failed start opened
+        raise
+    return producer
+
+
+async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), timeout=10)
+    except Exception as exc:  # its pending sends have failed already
+        log.info("wedged producer stopped with an error", error=repr(exc))
+
+
+async def ensure_topic(
+    bootstrap: str, topic: str, partitions: int, *, replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
+) -> None:
+    """Create the topic if it does not exist (auto-creation is off on our brokers), with
+    `replication_factor` replicas and, if given, its `min.insync.replicas`.
+
+    An existing topic is left as it is; one with fewer replicas than wanted is logged."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         if topic in set(await admin.list_topics()):
+            await _warn_if_under_replicated(admin, topic, replication_factor)
             return
+        configs = {} if min_insync_replicas is None else {
+            "min.insync.replicas": str(min_insync_replicas)}
         try:
-            await admin.create_topics(
-                [NewTopic(name=topic, num_partitions=partitions, replication_factor=1)]
-            )
+            await admin.create_topics([NewTopic(
+                name=topic, num_partitions=partitions, replication_factor=replication_factor,
+                topic_configs=configs,
+            )])
         except TopicAlreadyExistsError:
             pass
     finally:
         await admin.close()
 
 
+async def _warn_if_under_replicated(
+    admin: AIOKafkaAdminClient, topic: str, replication_factor: int
+) -> None:
+    if replication_factor <= 1:
+        return
+    for described in await admin.describe_topics([topic]):
+        replicas = {len(p["replicas"]) for p in described.get("partitions", [])}
+        if replicas and min(replicas) < replication_factor:
+            log.warning("topic has fewer replicas than KAFKA_REPLICATION_FACTOR; it was "
+                        "created before: reassign its partitions or recreate it", topic=topic,
+                        replicas=min(replicas), wanted=replication_factor)
+
+
 class KafkaPublisher:
     """ExecutionRequestPublisher: produce and await the broker's ack, bounded in time."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str, *, timeout_s: float) -> None:
+    def __init__(self, producer: RecordSender, topic: str, *, timeout_s: float) -> None:
         self._producer = producer
         self._topic = topic
         self._timeout_s = timeout_s
@@ -91,13 +198,22 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
 
-def make_consumer(bootstrap: str, group: str) -> AIOKafkaConsumer:
-    """A group consumer with manual commits, reading from the start for new groups."""
+def make_consumer(
+    bootstrap: str, group: str, *, session_timeout_ms: int = 10_000,
+    heartbeat_interval_ms: int = 3_000, max_poll_interval_ms: int = 300_000,
+    rebalance_timeout_ms: int = 45_000,
+) -> AIOKafkaConsumer:
+    """A group consumer with manual commits, reading from the start for new groups.
+
+    A runner that stops heartbeating for `session_timeout_ms` (killed, partitioned) loses its
+    partitions to the others; a rebalance waits `rebalance_timeout_ms` for every member to
+    rejoin, which must cover the runner's drain of a revoked partition (30 s)."""
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
         auto_offset_reset="earliest", max_poll_records=500, fetch_max_wait_ms=200,
-        session_timeout_ms=10_000, heartbeat_interval_ms=3_000,
-        max_poll_interval_ms=300_000, retry_backoff_ms=200,
+        session_timeout_ms=session_timeout_ms, heartbeat_interval_ms=heartbeat_interval_ms,
+        max_poll_interval_ms=max_poll_interval_ms, rebalance_timeout_ms=rebalance_timeout_ms,
+        retry_backoff_ms=200,
     )
 
 
