@@ -5,18 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from bench.config import default
 from bench.drive import Load, triggers
 from bench.infra import Context, System
 from bench.probes import percentiles
 from bench.seed import executions_of, insert, log_action, manual_doc, utcnow
 from bench.throughput import answer_ms, executions_total, ids_of, wait_done
 
-# Connections for an open-loop rate: enough that a slow answer rarely delays the next send.
 MIN_CONNECTIONS, MAX_CONNECTIONS = 32, 512
 
 
 def connections_for(rate: float) -> int:
-    return int(max(MIN_CONNECTIONS, min(MAX_CONNECTIONS, rate * 0.3)))
+    """Connections for an open-loop rate (one request at a time on each): room for the
+    API's in-flight bound twice over, plus 0.2 s of the rate for the quick answers (503s),
+    so that a slow answer rarely holds back the next send."""
+    bound = int(default("API_MAX_IN_FLIGHT")) or 64
+    return int(max(MIN_CONNECTIONS, min(MAX_CONNECTIONS, 2 * bound + rate * 0.2)))
 
 
 async def run(ctx: Context) -> dict[str, Any]:
