@@ -28,8 +28,10 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     workflows, executions = db["workflows"], db["executions"]
     await workflows.create_index([("workflow_id", ASCENDING)], unique=True)
     await workflows.create_index([("status", ASCENDING), ("trigger.next_run", ASCENDING)])
+    await workflows.create_index([("trigger.next_run", ASCENDING)])  # earliest_next_run
     await executions.create_index([("id", ASCENDING)], unique=True)
     await executions.create_index([("workflow_id", ASCENDING), ("status", ASCENDING)])
+    await executions.create_index([("workflow_id", 1), ("created_at", -1), ("id", -1)])
 
 
 def _due(doc: Mapping[str, Any]) -> DueWorkflow:
