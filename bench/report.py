@@ -367,9 +367,13 @@ def _cost(r: dict[str, Any]) -> list[str]:
             for x in c["levels"]]
     rows.append(["growth (largest / smallest)", "", "", *[c["growth"][n] for n in names], "",
                  ""])
+    without = c.get("without_added_indexes")
+    if without:
+        rows.append([f"{without['workflows']:,} without {', '.join(without['dropped'])}",
+                     without["executions"], "", *[without["p99_ms"].get(n) for n in names], "",
+                     _load(without.get("machine"))])
     top = c["levels"][-1]
-    plans = [[p["query"], p["plan"], p["index_served"], p["blocking_sort"], p["keys_examined"],
-              p["docs_examined"], p["returned"]] for p in top["plans"]]
+    plans = [_plan_row(p) for p in top["plans"]]
     return [
         "## Cost growth: p99 (ms) with more stored workflows and executions", "",
         *_table(["workflows", "executions", "of the hot workflow", *names, "insert s",
@@ -380,7 +384,16 @@ def _cost(r: dict[str, Any]) -> list[str]:
                  "docs examined", "returned"], plans),
         "Not index-served at some size: " + (", ".join(c["not_index_served"]) or "none") + ".",
         "",
+        *(["Without the indexes added in issue 15 (same data, same run):", "",
+           *_table(["query", "winning plan", "index-served", "blocking sort", "keys examined",
+                    "docs examined", "returned"],
+                   [_plan_row(p) for p in without["plans"]])] if without else []),
     ]
+
+
+def _plan_row(p: dict[str, Any]) -> list[Any]:
+    return [p["query"], p["plan"], p["index_served"], "SORT" if p["blocking_sort"] else "–",
+            p["keys_examined"], p["docs_examined"], p["returned"]]
 
 
 def _scale(r: dict[str, Any]) -> list[str]:
