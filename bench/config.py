@@ -23,10 +23,13 @@ class Sizes:
     overload_s: float            # seconds of triggering per overload level
     overload_levels: tuple[float, ...]  # shares of the measured capacity
     overload_unshed: bool        # also the highest level with shedding off
-    serving_n: int               # triggers per server variant (uvloop/httptools...)
+    serving_n: int               # triggers per server variant and round (uvloop/httptools...)
     serving_variants: tuple[str, ...]
+    serving_rounds: int          # the variants measured in turn, this many times
+    health_s: float              # seconds of wrk on GET /health per variant and round
     runner_loop_n: int           # backlog per runner event loop variant
     runner_loops: tuple[str, ...]
+    runner_loop_rounds: int
     http_clients_n: int          # GETs per HTTP client variant
     scaleout_runners: tuple[int, ...]
     scaleout_n: int
@@ -45,9 +48,10 @@ FULL = Sizes(
     db_ceiling_s=5, db_latency_s=2, adjacent_ceiling_s=2, kafka_messages=20_000,
     kafka_pings=200, commands_n=300, throughput_n=3000, http_n=2000, backlog_n=3000,
     latency_rate=100, latency_s=30, overload_s=15, overload_levels=(0.5, 1.0, 2.0),
-    overload_unshed=True, serving_n=2000,
+    overload_unshed=True, serving_n=1000,
     serving_variants=("uvloop+httptools", "asyncio+h11", "uvloop+h11", "asyncio+httptools"),
-    runner_loop_n=2000, runner_loops=("asyncio", "uvloop"), http_clients_n=4000,
+    serving_rounds=3, health_s=3, runner_loop_n=1500, runner_loops=("asyncio", "uvloop"),
+    runner_loop_rounds=2, http_clients_n=4000,
     scaleout_runners=(1, 2, 3), scaleout_n=3000, scaleout_api_fill=True,
     cost_levels=(1000, 10_000, 100_000), cost_executions_per_workflow=10, cost_samples=200,
     scale_sizes=(1000, 10_000, 50_000), scale_cap_s=120, precision_workflows=50,
@@ -58,7 +62,8 @@ SMOKE = Sizes(
     kafka_pings=10, commands_n=10, throughput_n=20, http_n=20, backlog_n=20,
     latency_rate=20, latency_s=2, overload_s=1.5, overload_levels=(0.5, 2.0),
     overload_unshed=False, serving_n=40, serving_variants=("uvloop+httptools", "asyncio+h11"),
-    runner_loop_n=20, runner_loops=("uvloop",), http_clients_n=100, scaleout_runners=(2,),
+    serving_rounds=1, health_s=1, runner_loop_n=20, runner_loops=("uvloop",),
+    runner_loop_rounds=1, http_clients_n=100, scaleout_runners=(2,),
     scaleout_n=30, scaleout_api_fill=False,
     cost_levels=(100, 300), cost_executions_per_workflow=3, cost_samples=10,
     scale_sizes=(100, 200), scale_cap_s=30, precision_workflows=10, precision_interval_s=2,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -25,14 +24,17 @@ from bench.probes import Window, percentiles
 from shared.settings import Settings
 from tests.harness import ROOT
 
-# name -> (library, pool size (None: the runner's settings), event loop)
-VARIANTS: dict[str, tuple[str, int | None, str]] = {
-    "httpx, runner's pool (200 / 50 keep-alive)": ("httpx", None, "asyncio"),
-    "httpx, pool = concurrency": ("httpx", 0, "asyncio"),
-    "aiohttp, default connector (limit 100)": ("aiohttp", 100, "asyncio"),
-    "aiohttp, limit = concurrency": ("aiohttp", 0, "asyncio"),
-    "httpx, pool = concurrency, uvloop": ("httpx", 0, "uvloop"),
-    "aiohttp, limit = concurrency, uvloop": ("aiohttp", 0, "uvloop"),
+# name -> (library, pool size (None: the runner's settings, 0: = concurrency), event loop,
+#          requests in flight (None: the runner's concurrency))
+VARIANTS: dict[str, tuple[str, int | None, str, int | None]] = {
+    "httpx, runner's pool (200 / 50 keep-alive)": ("httpx", None, "asyncio", None),
+    "httpx, pool = concurrency": ("httpx", 0, "asyncio", None),
+    "aiohttp, default connector (limit 100)": ("aiohttp", 100, "asyncio", None),
+    "aiohttp, limit = concurrency": ("aiohttp", 0, "asyncio", None),
+    "httpx, pool = concurrency, uvloop": ("httpx", 0, "uvloop", None),
+    "aiohttp, limit = concurrency, uvloop": ("aiohttp", 0, "uvloop", None),
+    "httpx, runner's pool, 1 in flight": ("httpx", None, "asyncio", 1),
+    "aiohttp, default connector, 1 in flight": ("aiohttp", 100, "asyncio", 1),
 }
 SMOKE_VARIANTS = ("httpx, runner's pool (200 / 50 keep-alive)", "aiohttp, limit = concurrency")
 
@@ -44,7 +46,10 @@ async def run(ctx: Context) -> dict[str, Any]:
     names = SMOKE_VARIANTS if ctx.smoke else tuple(VARIANTS)
     rows = []
     for name in names:
-        rows.append(await asyncio.to_thread(_one, name, url, n, concurrency, target_pid))
+        in_flight = VARIANTS[name][3] or concurrency
+        count = n if in_flight == concurrency else max(10, n // 4)
+        row = await asyncio.to_thread(_one, name, url, count, in_flight, target_pid)
+        rows.append({**row, "concurrency": in_flight})
     return {"url": url, "n": n, "concurrency": concurrency, "variants": rows}
 
 
@@ -143,7 +148,7 @@ async def _aiohttp(url: str, n: int, concurrency: int, pool: int | None) -> dict
 
 def main() -> None:
     name, url, n, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    library, pool, loop = VARIANTS[name]
+    library, pool, loop, _ = VARIANTS[name]
     client = _httpx if library == "httpx" else _aiohttp
     coro = client(url, n, concurrency, pool)
     if loop == "uvloop":
@@ -163,5 +168,4 @@ def _version(library: str) -> str:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     main()

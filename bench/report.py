@@ -233,23 +233,25 @@ def _serving(r: dict[str, Any]) -> list[str]:
     s = r.get("serving")
     if not s:
         return []
-    rows = [[x["variant"], x["n"], x.get("triggers_per_s"),
-             (x.get("cpu_ms_per") or {}).get("api"), _pcts(x.get("trigger_answer_ms")),
-             (x.get("cpu_ms_per") or {}).get("mongod"), (x.get("cpu_ms_per") or {}).get("kafka"),
-             _load(x.get("machine"))] for x in s["api"]]
-    loops = [[x["loop"], x["n"], x.get("runner_per_s"), x.get("steady_per_s"),
-              (x.get("cpu_ms_per") or {}).get("runner"), _load(x.get("machine"))]
+    rows = [[x["variant"], x["rounds"], x.get("triggers_per_s"), x.get("api_cpu_ms"),
+             x.get("answer_p99_ms"), x.get("health_per_s"), x.get("health_cpu_us"),
+             f"{x.get('each_triggers_per_s')} / {x.get('each_api_cpu_ms')}",
+             "; ".join(_load(m) for m in x.get("machine", []))] for x in s["api"]]
+    loops = [[x["loop"], x["rounds"], x.get("runner_per_s"), x.get("steady_per_s"),
+              x.get("runner_cpu_ms"), x.get("each_per_s"),
+              "; ".join(_load(m) for m in x.get("machine", []))]
              for x in s["runner_loop"]]
     json_rows = [[body, way, us] for body, ways in s["json"].items() for way, us in ways.items()]
     return [
         "## Serving: event loop and HTTP parser, JSON", "",
-        f"Default now: `{s['default']}` (shared/serve.py; uvicorn's \"auto\" picks the same).",
-        "",
-        *_table(["workflows_svc loop+parser", "N", "triggers/s (no runner)",
-                 "API CPU ms / trigger", "answer ms p50 / p95 / p99", "mongod ms", "kafka ms",
-                 "load, busy"], rows),
-        *_table(["runner event loop", "N", "drain /s", "steady /s", "runner CPU ms / "
-                 "execution", "load, busy"], loops),
+        f"Default now: `{s['default']}` (shared/serve.py; uvicorn's \"auto\" picks the same). "
+        "Variants measured in turn (each round starts at another), medians of the rounds.", "",
+        *_table(["workflows_svc loop+parser", "rounds", "triggers/s (no runner)",
+                 "API CPU ms / trigger", "answer p99 ms", "GET /health req/s",
+                 "API CPU µs / GET /health", "each round: triggers/s / API CPU ms",
+                 "load, busy (each round)"], rows),
+        *_table(["runner event loop", "rounds", "drain /s", "steady /s",
+                 "runner CPU ms / execution", "each round: drain /s", "load, busy"], loops),
         *_table(["response", "serialization", "µs per response"], json_rows),
         "", ]
 
@@ -320,16 +322,20 @@ def _httpclients(r: dict[str, Any]) -> list[str]:
     h = r.get("httpclients")
     if not h:
         return []
-    rows = [[x["variant"], x.get("library_version"), x.get("ok"), x.get("per_s"),
+    rows = [[x["variant"], x.get("library_version"), x.get("concurrency"), x.get("ok"),
+             x.get("per_s"),
              x.get("cpu_ms_per_request"), _pcts(x.get("latency_ms")),
              x.get("target_cpu_ms_per_request"), _load(x.get("machine"))]
-            if "error" not in x else [x["variant"], "error", x["error"][-200:], "", "", "", "", ""]
+            if "error" not in x else [x["variant"], "error", x["error"][-200:], "", "", "", "", "",
+                                      ""]
             for x in h["variants"]]
     return [
         "## HTTP clients for `http-request` actions (measurement only)", "",
-        f"{h['n']} GETs of {h['url']} at concurrency {h['concurrency']}, streamed and capped "
-        "as runner_svc/actions.py reads them; each variant in its own process.", "",
-        *_table(["client", "version", "ok", "requests/s", "client CPU ms / request",
+        f"{h['n']} GETs of {h['url']} at the runner's concurrency ({h['concurrency']}; a "
+        "quarter as many one at a time), streamed and capped as runner_svc/actions.py reads "
+        "them; each variant in its own process.", "",
+        *_table(["client", "version", "in flight", "ok", "requests/s",
+                 "client CPU ms / request",
                  "latency ms p50 / p95 / p99", "target server CPU ms / request", "load, busy"],
                 rows),
     ]

@@ -25,6 +25,7 @@ from bench.seed import (
     utcnow,
 )
 from shared.models import Action
+from tests.harness import ServiceProcess
 
 
 async def run(ctx: Context) -> dict[str, Any]:
@@ -178,10 +179,13 @@ def rates(execs: list[dict[str, Any]], accepted: int, started: float) -> dict[st
 
 
 async def fill(ctx: Context, system: System, prefix: str, n: int,
-               concurrency: int = TRIGGER_CONCURRENCY) -> tuple[Load, dict[str, Any]]:
-    """Trigger n workflows with no runner consuming: the API(s) alone (their capacity)."""
-    measure = ctx.measure(system.processes())
-    load = await triggers(system.apis, prefix, n, concurrency=concurrency)
+               concurrency: int = TRIGGER_CONCURRENCY,
+               api: ServiceProcess | None = None) -> tuple[Load, dict[str, Any]]:
+    """Trigger n workflows with no runner consuming: the API(s) alone (their capacity);
+    only `api` if given."""
+    measure = ctx.measure({"api": api} if api is not None else system.processes())
+    apis = [api.url] if api is not None else system.apis
+    load = await triggers(apis, prefix, n, concurrency=concurrency)
     accepted = len(load.accepted)
     answered = [s for s in load.sent if s.status >= 0]
     span = (max(s.sent_at + s.answered_s for s in answered) - min(s.sent_at for s in answered)
