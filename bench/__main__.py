@@ -18,16 +18,35 @@ from typing import Any
 
 import psutil
 
-from bench import ceilings, latency, machine, plots, precision, report, scale, throughput
-from bench.config import FULL, PARTS, SMOKE, service_env
+from bench import (
+    ceilings,
+    commands,
+    cost,
+    drive,
+    httpclients,
+    latency,
+    machine,
+    overload,
+    plots,
+    precision,
+    report,
+    scale,
+    scaleout,
+    serving,
+    throughput,
+)
+from bench.config import FULL, PARTS, SMOKE, non_defaults, service_env
 from bench.infra import Context
 from shared.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNNERS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
-    "ceilings": ceilings.run, "throughput": throughput.run, "latency": latency.run,
+    "ceilings": ceilings.run, "commands": commands.run, "throughput": throughput.run,
+    "latency": latency.run, "overload": overload.run, "serving": serving.run,
+    "httpclients": httpclients.run, "scaleout": scaleout.run, "cost": cost.run,
     "precision": precision.run, "scale": scale.run,
 }
+ALWAYS = ("ceilings", "commands")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -36,7 +55,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="tiny sizes: checks the suite runs, not the speed")
     parser.add_argument("--only", default="",
                         help=f"comma-separated parts of {', '.join(PARTS)} "
-                             "(the ceilings always run)")
+                             f"({' and '.join(ALWAYS)} always run)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results directory (default bench/results, smoke: .../smoke)")
     parser.add_argument("--profile", action="store_true",
@@ -47,27 +66,32 @@ def parse(argv: list[str]) -> argparse.Namespace:
     unknown = set(chosen) - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
-    args.parts = [p for p in PARTS if p == "ceilings" or p in chosen]
+    args.parts = [p for p in PARTS if p in ALWAYS or p in chosen]
     args.out = args.out or (RESULTS / "smoke" if args.smoke else RESULTS)
     return args
 
 
 async def run(args: argparse.Namespace, argv: list[str]) -> int:
-    concurrency = int(os.environ.get("RUNNER_CONCURRENCY", Settings().runner_concurrency))
+    override = os.environ.get("RUNNER_CONCURRENCY")
+    concurrency = int(override or Settings().runner_concurrency)
     ctx = Context(
         sizes=SMOKE if args.smoke else FULL, smoke=args.smoke,
         mongo_url=os.environ.get("DATABASE_URL", "mongodb://127.0.0.1:27017"),
         kafka_url=os.environ.get("KAFKA_URL", "127.0.0.1:9092"), concurrency=concurrency,
+        concurrency_override=int(override) if override else None,
         workdir=Path(tempfile.mkdtemp(prefix="bench-logs-")),
         profile_dir=args.out if args.profile else None,
     )
+    env = service_env(ctx.concurrency_override)
     started = time.monotonic()
     results: dict[str, Any] = ctx.results
     results["meta"] = {
         "mode": "smoke" if args.smoke else "full",
         "command": shlex.join([".venv/bin/python", "-m", "bench", *argv]),
         "started": datetime.now(UTC).isoformat(timespec="seconds"), "parts": args.parts,
-        "runner_concurrency": concurrency, "service_env": service_env(concurrency),
+        "runner_concurrency": concurrency, "service_env": env,
+        "non_default_settings": non_defaults({**os.environ, **env}),
+        "generator": drive.wrk_version() or "python (wrk unavailable)",
         "scale_cap_s": ctx.sizes.scale_cap_s,
         "service_logs": str(ctx.workdir),
     }

@@ -13,7 +13,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.infra import Context
-from bench.probes import percentiles
+from bench.probes import Window, percentiles
 from bench.seed import insert, log_action, manual_doc, utcnow
 from shared.adapters.kafka import ensure_topic, make_producer
 from shared.adapters.mongo import ensure_indexes
@@ -36,22 +36,29 @@ async def db_ceiling(ctx: Context) -> dict[str, Any]:
     ids = [f"cas-{i:05d}" for i in range(workers * DOCS_PER_WORKER)]
     await insert(db, ({**manual_doc(i, log_action(), now), "status": "scheduled"} for i in ids))
     col = db["workflows"]
+    window = Window()
     concurrent = await cas_run(col, ids, workers, ctx.sizes.db_ceiling_s)
     single = await cas_run(col, ids, 1, ctx.sizes.db_latency_s)
+    updates = await cas_run(col, ids, workers, ctx.sizes.db_ceiling_s, op="update_one")
+    single_updates = await cas_run(col, ids, 1, ctx.sizes.db_latency_s, op="update_one")
     return {
         "concurrency": workers, "ops": concurrent["ops"], "ops_per_s": concurrent["ops_per_s"],
         "latency_ms": concurrent["latency_ms"], "single_ops_per_s": single["ops_per_s"],
         "single_latency_ms": single["latency_ms"], "seconds": concurrent["seconds"],
-        "documents": len(ids),
+        "update_one_ops_per_s": updates["ops_per_s"], "update_one_latency_ms":
+        updates["latency_ms"], "update_one_single_ops_per_s": single_updates["ops_per_s"],
+        "update_one_single_latency_ms": single_updates["latency_ms"],
+        "documents": len(ids), "machine": window.close(),
     }
 
 
 async def cas_run(
     col: AsyncCollection[dict[str, Any]], ids: list[str], workers: int, duration_s: float,
-    *, idle: str = "scheduled",
+    *, idle: str = "scheduled", op: str = "find_one_and_update",
 ) -> dict[str, Any]:
     """Workers flip their own documents idle <-> locked with find_one_and_update (filter
-    on workflow_id, status and archived_at, like the runner's claim); all idle at the end."""
+    on workflow_id, status and archived_at, like the runner's claim) or update_one (like
+    its release); all idle at the end."""
     workers = max(1, min(workers, len(ids)))
     latencies: list[float] = []
     lease = utcnow() + timedelta(minutes=30)
@@ -67,13 +74,15 @@ async def cas_run(
             current = state[workflow_id]
             target = "locked" if current == idle else idle
             started = time.perf_counter()
-            doc = await col.find_one_and_update(
-                {"workflow_id": workflow_id, "status": current, "archived_at": None},
-                {"$set": {"status": target, "lock": {"token": "bench", "expires_at": lease}}},
-                return_document=ReturnDocument.AFTER,
-            )
+            query = {"workflow_id": workflow_id, "status": current, "archived_at": None}
+            update = {"$set": {"status": target, "lock": {"token": "bench", "expires_at": lease}}}
+            if op == "update_one":
+                won = (await col.update_one(query, update)).matched_count == 1
+            else:
+                won = await col.find_one_and_update(
+                    query, update, return_document=ReturnDocument.AFTER) is not None
             latencies.append((time.perf_counter() - started) * 1000)
-            if doc is None:
+            if not won:
                 raise RuntimeError(f"compare-and-set lost on {workflow_id}: not ours?")
             state[workflow_id] = target
             done += 1
@@ -138,6 +147,7 @@ async def _pipelined(producer: Any, consumer: AIOKafkaConsumer, topic: str, n: i
             received += sum(len(records) for records in batches.values())
         return time.perf_counter()
 
+    window = Window()
     reader = asyncio.create_task(consume())
     started = time.perf_counter()
     futures = [await producer.send(topic, payload, key=str(i).encode()) for i in range(n)]
@@ -148,6 +158,7 @@ async def _pipelined(producer: Any, consumer: AIOKafkaConsumer, topic: str, n: i
         "messages": n,
         "produce_msgs_per_s": round(n / (produced - started), 1),
         "produce_consume_msgs_per_s": round(n / (consumed - started), 1),
+        "machine": window.close(),
     }
 
 

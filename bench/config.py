@@ -4,19 +4,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.settings import Settings
+
 
 @dataclass(frozen=True)
 class Sizes:
-    db_ceiling_s: float          # duration of the DB compare-and-set ceiling run
-    db_latency_s: float          # duration of the one-at-a-time DB latency run
+    db_ceiling_s: float          # duration of each DB ceiling run at the runner's concurrency
+    db_latency_s: float          # duration of each one-at-a-time DB run
     adjacent_ceiling_s: float    # DB ceiling on the measured collection, just before a run
     kafka_messages: int          # produce -> consume ceiling
     kafka_pings: int             # one-at-a-time produce -> consume latency samples
+    commands_n: int              # triggers whose DB commands are counted, per variant
     throughput_n: int            # e2e throughput, one `log` action
     http_n: int                  # e2e throughput, one `http-request` action
-    backlog_n: int               # runner alone, draining a backlog
+    backlog_n: int               # runner alone, draining a backlog (its fill: API capacity)
     latency_rate: float          # triggers per second
     latency_s: float             # seconds of triggering
+    overload_s: float            # seconds of triggering per overload level
+    overload_levels: tuple[float, ...]  # shares of the measured capacity
+    overload_unshed: bool        # also the highest level with shedding off
+    serving_n: int               # triggers per server variant and round (uvloop/httptools...)
+    serving_variants: tuple[str, ...]
+    serving_rounds: int          # the variants measured in turn, this many times
+    health_s: float              # seconds of wrk on GET /health per variant and round
+    runner_loop_n: int           # backlog per runner event loop variant
+    runner_loops: tuple[str, ...]
+    runner_loop_rounds: int
+    http_clients_n: int          # GETs per HTTP client variant
+    scaleout_runners: tuple[int, ...]
+    scaleout_n: int
+    scaleout_api_fill: bool      # also two APIs' capacity with no runner
+    cost_levels: tuple[int, ...]  # stored workflows
+    cost_executions_per_workflow: int
+    cost_samples: int            # requests per endpoint and level (one at a time)
     scale_sizes: tuple[int, ...]  # due periodic workflows
     scale_cap_s: float           # longest wait for one size's dispatches after the due instant
     precision_workflows: int
@@ -25,34 +45,72 @@ class Sizes:
 
 
 FULL = Sizes(
-    db_ceiling_s=10, db_latency_s=2, adjacent_ceiling_s=3, kafka_messages=20_000, kafka_pings=300,
-    throughput_n=2000, http_n=2000, backlog_n=2000, latency_rate=100, latency_s=30,
+    db_ceiling_s=5, db_latency_s=2, adjacent_ceiling_s=2, kafka_messages=20_000,
+    kafka_pings=200, commands_n=300, throughput_n=3000, http_n=2000, backlog_n=3000,
+    latency_rate=100, latency_s=30, overload_s=15, overload_levels=(0.5, 1.0, 2.0),
+    overload_unshed=True, serving_n=1000,
+    serving_variants=("uvloop+httptools", "asyncio+h11", "uvloop+h11", "asyncio+httptools"),
+    serving_rounds=3, health_s=3, runner_loop_n=1500, runner_loops=("asyncio", "uvloop"),
+    runner_loop_rounds=2, http_clients_n=4000,
+    scaleout_runners=(1, 2, 3), scaleout_n=3000, scaleout_api_fill=True,
+    cost_levels=(1000, 10_000, 100_000), cost_executions_per_workflow=10, cost_samples=200,
     scale_sizes=(1000, 10_000, 50_000), scale_cap_s=120, precision_workflows=50,
     precision_interval_s=2, precision_s=60,
 )
 SMOKE = Sizes(
-    db_ceiling_s=1.5, db_latency_s=0.5, adjacent_ceiling_s=0.5, kafka_messages=1000, kafka_pings=20,
-    throughput_n=20, http_n=20, backlog_n=20, latency_rate=20, latency_s=3,
+    db_ceiling_s=0.5, db_latency_s=0.3, adjacent_ceiling_s=0.3, kafka_messages=500,
+    kafka_pings=10, commands_n=10, throughput_n=20, http_n=20, backlog_n=20,
+    latency_rate=20, latency_s=2, overload_s=1.5, overload_levels=(0.5, 2.0),
+    overload_unshed=False, serving_n=40, serving_variants=("uvloop+httptools", "asyncio+h11"),
+    serving_rounds=1, health_s=1, runner_loop_n=20, runner_loops=("uvloop",),
+    runner_loop_rounds=1, http_clients_n=100, scaleout_runners=(2,),
+    scaleout_n=30, scaleout_api_fill=False,
+    cost_levels=(100, 300), cost_executions_per_workflow=3, cost_samples=10,
     scale_sizes=(100, 200), scale_cap_s=30, precision_workflows=10, precision_interval_s=2,
-    precision_s=6,
+    precision_s=4,
 )
 
-TRIGGER_CONCURRENCY = 64     # in-flight HTTP triggers when "as fast as the API takes them"
-SCHEDULER_INTERVAL_S = 5.0   # production default, also used to plan the waits below
-PARTS = ("ceilings", "throughput", "latency", "precision", "scale")
+TRIGGER_CONCURRENCY = 32     # connections of the "as fast as the API takes them" runs
+SCHEDULER_INTERVAL_S = Settings.model_fields["scheduler_interval"].default
+PARTS = ("ceilings", "commands", "throughput", "latency", "overload", "serving", "httpclients",
+         "scaleout", "cost", "precision", "scale")
+
+# What tests/harness.py's Stack sets for fast tests, put back to the defaults a user runs.
+# The stack's own isolation (DATABASE_NAME, KAFKA_TOPIC, KAFKA_CONSUMER_GROUP) stays.
+_HARNESS_KEYS = ("KAFKA_TOPIC_PARTITIONS", "SCHEDULER_INTERVAL", "RETRY_BACKOFF_SCALE",
+                 "SCHEDULED_TIMEOUT_S", "LOCK_LEASE_S", "HTTP_TIMEOUT_S", "HTTP_DENY_NETWORKS",
+                 "LOG_LEVEL", "TRIGGER_RATE_LIMIT", "RUNNER_CONCURRENCY", "API_MAX_IN_FLIGHT",
+                 "DB_COMMAND_METRICS")
 
 
-def service_env(runner_concurrency: int) -> dict[str, str]:
-    """Production-like settings (tests/harness.py defaults are tuned for fast tests)."""
-    return {
-        "SCHEDULER_INTERVAL": str(SCHEDULER_INTERVAL_S), "RETRY_BACKOFF_SCALE": "1",
-        "SCHEDULED_TIMEOUT_S": "30", "LOCK_LEASE_S": "60", "HTTP_TIMEOUT_S": "10",
-        "LOG_LEVEL": "warning", "TRIGGER_RATE_LIMIT": "0",
-        "RUNNER_CONCURRENCY": str(runner_concurrency), "DB_COMMAND_METRICS": "1",
-        # The benchmark's target server (bench/target.py) listens on loopback, which the
-        # runner denies by default: opt in to that one address.
-        "HTTP_ALLOW_NETWORKS": "127.0.0.1/32",
-    }
+def default(name: str) -> str:
+    value = Settings.model_fields[name.lower()].default
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def service_env(runner_concurrency: int | None = None) -> dict[str, str]:
+    """The services' defaults (RUNNER_CONCURRENCY only if the bench was given one)."""
+    env = {key: default(key) for key in _HARNESS_KEYS}
+    # The benchmark's target server (bench/target.py) listens on loopback, which the runner
+    # denies by default: opt in to that one address.
+    env["HTTP_ALLOW_NETWORKS"] = "127.0.0.1/32"
+    if runner_concurrency is not None:
+        env["RUNNER_CONCURRENCY"] = str(runner_concurrency)
+    return env
+
+
+ADDRESSING = ("database_url", "kafka_url", "database_name", "kafka_topic",
+              "kafka_consumer_group", "port", "host")
+
+
+def non_defaults(env: dict[str, str]) -> dict[str, str]:
+    """The tuning settings in `env` that differ from Settings' defaults (for the report);
+    where the servers are and each stack's own names are left out."""
+    fields = Settings.model_fields
+    return {k: v for k, v in sorted(env.items())
+            if k.lower() in fields and k.lower() not in ADDRESSING and default(k) != v}
 
 
 @dataclass(frozen=True)
@@ -69,14 +127,28 @@ class Target:
 
 
 TARGETS = (
-    Target("throughput.log.rt_runner", "DB round trips per single-action execution (runner)", 4),
-    Target("throughput.log.ratio_to_ceiling", "e2e throughput of one runner / DB-bound ceiling",
-           0.60, higher_is_better=True),
-    Target("latency.p50_ms", "trigger -> finished p50 at the fixed rate (ms)", 30),
-    Target("latency.p99_ms", "trigger -> finished p99 at the fixed rate (ms)", 150),
+    Target("throughput.log.cpu_services_ms", "CPU per successful single-action execution, "
+           "API + scheduler + runner, under a wrk burst (ms)", 2.0),
+    Target("commands.log.per_trigger", "DB round trips per manual trigger (API)", 1),
+    Target("commands.log.per_execution", "DB round trips per successful single-action "
+           "execution (runner)", 4),
+    Target("throughput.log.ratio_to_ceiling", "one runner's e2e throughput / DB-bound ceiling",
+           0.70, higher_is_better=True),
+    Target("throughput.http.ratio_to_ceiling", "same, `http-request` variant", 0.60,
+           higher_is_better=True),
+    Target("throughput.log.ratio_to_backlog", "executions/s with the API in the path "
+           "(concurrency 32) / runner-alone drain rate", 0.80, higher_is_better=True),
+    Target("latency.p50_ms", "trigger -> finished p50 at 100 triggers/s (ms)", 10),
+    Target("latency.p99_ms", "trigger -> finished p99 at 100 triggers/s (ms)", 50),
+    Target("overload.top.answered_p99_ms", "answered requests' trigger -> finished p99 at "
+           "200 % of capacity (ms)", 1000),
+    Target("overload.top.shed_without_retry_after", "shed answers without 503 + Retry-After "
+           "at 200 %", 0),
+    Target("overload.lost", "accepted triggers lost (no finished execution), all levels", 0),
+    Target("precision.p99_ms", "periodic start lateness p99 (ms)", 50),
+    Target("precision.worst_run_diff", "runs counted vs expected, worst workflow (|diff|)", 1),
     Target("scale.dispatch_s_10k", "10k due workflows dispatched after becoming due (s)", 2.0),
     Target("scale.rss_growth_mb", "scheduler peak RSS growth, smallest -> largest N (MB)", 10),
-    Target("precision.p99_ms", "periodic start lateness p99 (ms)", 100),
-    Target("precision.worst_run_diff", "runs counted vs expected, worst workflow (|diff|)", 1),
-    Target("throughput.runner_rss_mb", "runner RSS at steady state (MB)", 150),
+    Target("cost.worst_growth", "read endpoints' p99, largest / smallest stored count "
+           "(worst endpoint)", 2.0),
 )

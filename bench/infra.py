@@ -16,35 +16,81 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.uri_parser import parse_uri
 
 from bench.config import Sizes, service_env
-from bench.probes import listening_pid
+from bench.drive import Load
+from bench.probes import CpuMeter, Window, per_execution_ms, server_pid
 from bench.seed import utcnow
 from tests.harness import ROOT, ServiceProcess, Stack
 
 Doc = dict[str, Any]
+NOT_SERVICES = ("mongod", "kafka", "bench", "generator")
+
+
+@dataclass
+class Measure:
+    """CPU of every process and the machine's load over one measurement."""
+
+    cpu: CpuMeter
+    window: Window
+
+    def done(self, count: int, load: Load | None = None) -> dict[str, Any]:
+        """`count`: the executions (or triggers) the CPU is divided by."""
+        seconds = self.cpu.seconds()
+        if load is not None:
+            seconds["generator"] = load.cpu_s
+            if load.generator.startswith("python"):  # it ran inside this process
+                seconds["bench"] = round(max(0.0, seconds.get("bench", 0.0) - load.cpu_s), 3)
+        services = sum(v for k, v in seconds.items() if k not in NOT_SERVICES)
+        return {
+            "cpu_s": seconds, "cpu_ms_per": per_execution_ms(seconds, count),
+            "cpu_services_ms": round(1000 * services / count, 3) if count else None,
+            "cpu_all_ms": round(1000 * sum(seconds.values()) / count, 3) if count else None,
+            "machine": self.window.close(),
+        }
 
 
 @dataclass
 class System:
-    """API + scheduler + runner sharing one database and topic (throughput, latency, ...)."""
+    """API(s) + scheduler + runner(s) sharing one database and topic."""
 
     stack: Stack
     db: AsyncDatabase[Doc]
-    runner_key: str = "runner_svc"
-    runners_started: int = 1
+    runner_keys: list[str] = field(default_factory=lambda: ["runner_svc"])
+    api_keys: list[str] = field(default_factory=lambda: ["workflows_svc"])
+    started: int = 1
 
     @property
     def api(self) -> str:
-        return self.stack.api
+        return self.stack.services[self.api_keys[0]].url
+
+    @property
+    def apis(self) -> list[str]:
+        return [self.stack.services[k].url for k in self.api_keys]
 
     @property
     def runner(self) -> ServiceProcess:
-        return self.stack.services[self.runner_key]
+        return self.stack.services[self.runner_keys[0]]
+
+    @property
+    def runners(self) -> list[ServiceProcess]:
+        return [self.stack.services[k] for k in self.runner_keys]
 
     @property
     def scheduler(self) -> ServiceProcess:
         return self.stack.services["scheduler_svc"]
+
+    def processes(self) -> dict[str, ServiceProcess]:
+        """The running services by report name: api, api-2, scheduler, runner, runner-2..."""
+        named: dict[str, ServiceProcess] = {}
+        for i, key in enumerate(self.api_keys):
+            named["api" if i == 0 else f"api-{i + 1}"] = self.stack.services[key]
+        if "scheduler_svc" in self.stack.services:
+            named["scheduler"] = self.scheduler
+        for i, key in enumerate(self.runner_keys):
+            named["runner" if i == 0 else f"runner-{i + 1}"] = self.stack.services[key]
+        return {k: v for k, v in named.items() if v.proc is not None and v.proc.poll() is None}
 
     async def reset(self, timeout_s: float = 60.0) -> None:
         """Empty both collections between measurements, so each one starts from the same
@@ -61,14 +107,43 @@ class System:
         await workflows.delete_many({})
         await self.db["executions"].delete_many({})
 
+    async def stop_runners(self) -> None:
+        for runner in self.runners:
+            if runner.proc is not None and runner.proc.poll() is None:
+                await asyncio.to_thread(runner.terminate, 30)
+        self.runner_keys = []
+
+    async def start_runners(self, count: int, env: dict[str, str] | None = None,
+                            module: str = "runner_svc") -> None:
+        """Fresh runner processes (after stop_runners), started together so that they join
+        the consumer group at about the same time."""
+        started = []
+        for _ in range(count):
+            self.started += 1
+            key = f"runner-{self.started}"
+            started.append(await asyncio.to_thread(
+                self.stack.add, module, name=key, env=env, wait=False))
+            self.runner_keys.append(key)
+        for runner in started:
+            await asyncio.to_thread(runner.wait_healthy)
+
     async def replace_runner(self, *, start: bool) -> None:
-        """Stop the runner; start a fresh one if asked (call again with start=True later)."""
-        if self.runner.proc is not None and self.runner.proc.poll() is None:
-            await asyncio.to_thread(self.runner.terminate, 30)
+        """Stop the runner(s); start one fresh runner if asked."""
+        await self.stop_runners()
         if start:
-            self.runners_started += 1
-            self.runner_key = f"runner-{self.runners_started}"
-            await asyncio.to_thread(self.stack.add, "runner_svc", name=self.runner_key)
+            await self.start_runners(1)
+
+    async def add_api(self, env: dict[str, str] | None = None,
+                      module: str = "workflows_svc") -> str:
+        self.started += 1
+        key = f"api-{self.started}"
+        await asyncio.to_thread(self.stack.add, module, name=key, env=env)
+        self.api_keys.append(key)
+        return key
+
+    async def remove_api(self, key: str) -> None:
+        await asyncio.to_thread(self.stack.services[key].terminate, 20)
+        self.api_keys.remove(key)
 
 
 @dataclass
@@ -78,6 +153,7 @@ class Context:
     mongo_url: str
     kafka_url: str
     concurrency: int
+    concurrency_override: int | None
     workdir: Path
     profile_dir: Path | None = None
     results: dict[str, Any] = field(default_factory=dict)
@@ -97,13 +173,14 @@ class Context:
             trust_env=False,
         )
 
-    def new_stack(self, prefix: str) -> Stack:
-        """A stack with production-like settings; its database and topic are dropped at the end."""
+    def new_stack(self, prefix: str, env: dict[str, str] | None = None) -> Stack:
+        """A stack with the default settings; its database and topic are dropped at the end."""
         name = f"{prefix}{uuid.uuid4().hex[:6]}"
         database = f"bench_{name}"
         stack = Stack(
             mongo_url=self.mongo_url, kafka_url=self.kafka_url, workdir=self.workdir / name,
-            env={**service_env(self.concurrency), "DATABASE_NAME": database}, name=name,
+            env={**service_env(self.concurrency_override), "DATABASE_NAME": database,
+                 **(env or {})}, name=name,
         )
         self.stacks.append(stack)
         self.databases.add(database)
@@ -112,14 +189,17 @@ class Context:
 
     def cpu_pids(self, services: dict[str, ServiceProcess]) -> dict[str, int | None]:
         """Our services, the DB and Kafka servers, and this process, for a CpuMeter."""
-        db_port = int(self.mongo_url.rsplit(":", 1)[-1].split("/")[0].split("?")[0] or 27017)
+        db_host = parse_uri(self.mongo_url)["nodelist"][0]
         pids: dict[str, int | None] = {
             name: svc.proc.pid if svc.proc else None for name, svc in services.items()
         }
-        pids["db server"] = listening_pid(db_port)
-        pids["kafka server"] = listening_pid(int(self.kafka_url.rsplit(":", 1)[-1]))
+        pids["mongod"] = server_pid(int(db_host[1]), "mongo")
+        pids["kafka"] = server_pid(int(self.kafka_url.split(",")[0].rsplit(":", 1)[-1]), "kafka")
         pids["bench"] = os.getpid()
         return pids
+
+    def measure(self, services: dict[str, ServiceProcess]) -> Measure:
+        return Measure(CpuMeter(self.cpu_pids(services)), Window())
 
     def database(self, name: str) -> AsyncDatabase[Doc]:
         self.databases.add(name)
@@ -129,8 +209,12 @@ class Context:
         if self._system is None:
             stack = self.new_stack("sys")
             await asyncio.to_thread(stack.start)
+            self.databases.add(stack.base_env()["DATABASE_NAME"])
             self._system = System(stack, self.mongo[stack.base_env()["DATABASE_NAME"]])
         return self._system
+
+    def target_pid(self) -> int | None:
+        return self._target.pid if self._target is not None else None
 
     async def target_url(self) -> str:
         """tests/target_server.py's TargetServer, in its own process (see bench/target.py)."""

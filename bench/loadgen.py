@@ -1,5 +1,7 @@
-"""A lean HTTP/1.1 keep-alive client for the load: httpx spends ~1.5 ms of CPU per request,
-which on a 2-core machine makes the load generator compete with the system it measures."""
+"""A lean HTTP/1.1 keep-alive client: the fallback load generator when wrk cannot be
+installed (bench/drive.py). httpx spends ~1.5 ms of CPU per request, this about a third of
+that, wrk a small fraction: on a 2-core machine a Python generator competes with the
+system it measures."""
 
 from __future__ import annotations
 
@@ -26,9 +28,9 @@ class HttpPool:
         self._gate = asyncio.Semaphore(max_connections)
         self._open: set[asyncio.StreamWriter] = set()
 
-    async def post(self, path: str, *, timeout_s: float = 30.0) -> tuple[int, float]:
-        """The response's status code (the body is read and dropped) and the time.time()
-        at which the request started, once a connection slot was free."""
+    async def post(self, path: str, *, timeout_s: float = 30.0) -> tuple[int, float, str | None]:
+        """The response's status code (the body is read and dropped), the time.time()
+        at which the request started, once a connection slot was free, and Retry-After."""
         async with self._gate:
             started = time.time()
             conn = self._reusable()
@@ -36,14 +38,14 @@ class HttpPool:
                 async with asyncio.timeout(timeout_s):
                     if conn is not None:
                         try:
-                            status, keep = await self._exchange(conn, path)
+                            status, keep, retry = await self._exchange(conn, path)
                         except _ClosedBeforeAnswer:
                             # The server closed it while idle: it never saw the request.
                             self._close(conn)
                             conn = None
                     if conn is None:
                         conn = await self._connect()
-                        status, keep = await self._exchange(conn, path)
+                        status, keep, retry = await self._exchange(conn, path)
             except BaseException:
                 if conn is not None:
                     self._close(conn)
@@ -52,7 +54,7 @@ class HttpPool:
                 self._idle.append((conn, time.monotonic()))
             else:
                 self._close(conn)
-            return status, started
+            return status, started, retry
 
     def _reusable(self) -> Connection | None:
         """The most recently used idle connection not near the server's keep-alive limit."""
@@ -68,7 +70,7 @@ class HttpPool:
         self._open.add(writer)
         return reader, writer
 
-    async def _exchange(self, conn: Connection, path: str) -> tuple[int, bool]:
+    async def _exchange(self, conn: Connection, path: str) -> tuple[int, bool, str | None]:
         reader, writer = conn
         writer.write(
             f"POST {path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n"
@@ -79,7 +81,7 @@ class HttpPool:
         if not status_line:
             raise _ClosedBeforeAnswer("connection closed by the server")
         status = int(status_line.split()[1])
-        length, chunked, keep = 0, False, True
+        length, chunked, keep, retry = 0, False, True, None
         while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             name, value = name.strip().lower(), value.strip().lower()
@@ -89,13 +91,15 @@ class HttpPool:
                 chunked = True
             elif name == "connection" and value == "close":
                 keep = False
+            elif name == "retry-after":
+                retry = value
         if chunked:
             while size := int((await reader.readline()).split(b";")[0], 16):
                 await reader.readexactly(size + 2)
             await reader.readline()
         elif length:
             await reader.readexactly(length)
-        return status, keep
+        return status, keep, retry
 
     def _close(self, conn: Connection) -> None:
         self._open.discard(conn[1])

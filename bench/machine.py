@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import platform
 import re
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,54 @@ def kafka_version(kafka_url: str) -> str:
 
 async def db_version(client: AsyncMongoClient[dict[str, Any]]) -> str:
     info = await client.admin.command("buildInfo")
-    git = str(info.get("gitVersion") or "")
-    server = git if git.startswith("mongo-java-server") else f"mongod (git {git[:12]})"
-    return f"{server}, wire version {info.get('version', '?')}"
+    hello = await client.admin.command("hello")
+    shape = f"replica set {hello['setName']}" if hello.get("setName") else "standalone"
+    return f"mongod {info.get('version', '?')} ({shape})"
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def _label(process: psutil.Process) -> str:
+    name = process.name()
+    try:
+        args = process.cmdline()
+    except psutil.Error:
+        return name
+    if name.startswith("python") or name == "java":
+        rest = [a for a in args[1:] if not a.startswith("-")]
+        if "-m" in args[1:]:
+            rest = [args[args.index("-m") + 1]]
+        if rest:
+            return f"{name} {Path(rest[0]).name[:40]}"
+    return name
+
+
+def busy_processes(sample_s: float = 1.0, top: int = 6) -> list[tuple[str, float]]:
+    """The processes using most CPU over a short sample (% of one core), this one excluded."""
+    procs = []
+    for process in psutil.process_iter():
+        try:
+            process.cpu_percent(None)
+            procs.append(process)
+        except psutil.Error:
+            continue
+    time.sleep(sample_s)
+    usage = []
+    for process in procs:
+        try:
+            if process.pid == os.getpid():
+                continue
+            usage.append((round(process.cpu_percent(None), 1), _label(process)))
+        except psutil.Error:
+            continue
+    usage.sort(reverse=True)
+    return [(label, pct) for pct, label in usage[:top] if pct >= 1.0]
 
 
 async def describe(client: AsyncMongoClient[dict[str, Any]], kafka_url: str) -> dict[str, Any]:
@@ -72,9 +119,12 @@ async def describe(client: AsyncMongoClient[dict[str, Any]], kafka_url: str) -> 
         "python": platform.python_version(),
         "libraries": {
             name: metadata.version(name)
-            for name in ("pymongo", "aiokafka", "fastapi", "uvicorn", "pydantic", "httpx")
+            for name in ("pymongo", "aiokafka", "fastapi", "uvicorn", "uvloop", "httptools",
+                         "pydantic", "httpx", "aiohttp")
+            if _installed(name)
         },
         "kafka": kafka_version(kafka_url),
         "database": await db_version(client),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "busy_processes": await asyncio.to_thread(busy_processes),
     }

@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.config import SCHEDULER_INTERVAL_S
 from bench.infra import Context
-from bench.probes import percentiles
+from bench.probes import Window, percentiles
 from bench.seed import executions_of, insert, periodic_doc, utcnow
 from shared.schedule import next_grid_slot
 
@@ -21,6 +21,7 @@ async def run(ctx: Context) -> dict[str, Any]:
     scheduler's longest sleep (so it knows them); measured over [start, start + duration)."""
     system = await ctx.system()
     await system.reset()
+    window = Window()
     count, interval_s = ctx.sizes.precision_workflows, ctx.sizes.precision_interval_s
     interval = timedelta(seconds=interval_s)
     now = utcnow()
@@ -45,7 +46,7 @@ async def run(ctx: Context) -> dict[str, Any]:
     await asyncio.sleep(max(0.0, settle_s))  # pacing: the runs happen on their own clock
     execs = await executions_of(system.db, grids)
     await system.reset()
-    return _analyse(execs, stored, interval, window_end)
+    return {**_analyse(execs, stored, interval, window_end), "machine": window.close()}
 
 
 def _analyse(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import statistics
 import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import psutil
@@ -127,25 +129,77 @@ def listening_pid(port: int) -> int | None:
     return None
 
 
+def server_pid(port: int, name: str) -> int | None:
+    """The DB or Kafka server's pid: the listener on its port, else start-deps.sh's pid file
+    (`$DEPS_DIR/run/<name>.pid`, `.deps/run/<name>.pid`)."""
+    pid = listening_pid(port)
+    if pid:
+        return pid
+    from tests.harness import ROOT
+
+    for deps in (os.environ.get("DEPS_DIR"), str(ROOT / ".deps")):
+        if not deps:
+            continue
+        try:
+            pid = int((Path(deps) / "run" / f"{name}.pid").read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if psutil.pid_exists(pid):
+            return pid
+    return None
+
+
 class CpuMeter:
-    """CPU seconds used by named processes over a window, as % of one core."""
+    """CPU seconds (user + system) used by named processes over a window; a process that
+    exits counts what it had used when last read."""
 
     def __init__(self, pids: dict[str, int | None]) -> None:
         self._procs = {name: psutil.Process(pid) for name, pid in pids.items() if pid}
         self._start = time.monotonic()
-        self._before = {name: self._cpu(p) for name, p in self._procs.items()}
+        self._last: dict[str, float] = {}
+        self._before = {name: self._cpu(name) for name in self._procs}
 
-    @staticmethod
-    def _cpu(process: psutil.Process) -> float:
+    def _cpu(self, name: str) -> float:
         try:
-            times = process.cpu_times()
-            return times.user + times.system
+            times = self._procs[name].cpu_times()
+            self._last[name] = times.user + times.system
         except psutil.Error:
-            return float("nan")
+            pass
+        return self._last.get(name, 0.0)
+
+    def sample(self) -> None:
+        """Read every counter now (call before a measured process is stopped)."""
+        for name in self._procs:
+            self._cpu(name)
+
+    def seconds(self) -> dict[str, float]:
+        return {name: round(self._cpu(name) - self._before[name], 3) for name in self._procs}
 
     def read(self) -> dict[str, float]:
+        """% of one core over the window."""
         elapsed = time.monotonic() - self._start
+        return {name: round(100 * s / elapsed, 1) for name, s in self.seconds().items()}
+
+
+class Window:
+    """The machine during a measurement: load average and busy share of all cores."""
+
+    def __init__(self) -> None:
+        self._load = os.getloadavg()[0]
+        self._cpu = psutil.cpu_times()
+        self._started = time.monotonic()
+
+    def close(self) -> dict[str, float]:
+        after = psutil.cpu_times()
+        idle = (after.idle + after.iowait) - (self._cpu.idle + self._cpu.iowait)
+        total = sum(after) - sum(self._cpu)
         return {
-            name: round(100 * (self._cpu(p) - self._before[name]) / elapsed, 1)
-            for name, p in self._procs.items()
+            "seconds": round(time.monotonic() - self._started, 2),
+            "load_1m_start": round(self._load, 2), "load_1m_end": round(os.getloadavg()[0], 2),
+            "busy_pct": round(100 * (1 - idle / total), 1) if total > 0 else 0.0,
         }
+
+
+def per_execution_ms(cpu_s: dict[str, float], done: int) -> dict[str, float]:
+    """CPU milliseconds per finished execution (or trigger) of each process."""
+    return {name: round(1000 * s / done, 3) for name, s in cpu_s.items()} if done else {}

@@ -1,4 +1,5 @@
-"""results.json and report.md: our figures beside the ceilings of the same run."""
+"""results.json and report.md: our figures beside the ceilings and the machine's load of the
+same run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from bench.config import TARGETS
 
 RAW_KEYS = ("samples_ms", "sent_offsets_s", "samples")
+CPU_ORDER = ("api", "api-2", "scheduler", "runner", "runner-2", "runner-3", "runner-4",
+             "mongod", "kafka", "generator", "bench")
 
 
 def lookup(results: dict[str, Any], dotted: str) -> Any:
@@ -56,6 +59,19 @@ def _pcts(p: dict[str, Any] | None) -> str:
     return f"{p['p50']} / {p['p95']} / {p['p99']} (max {p['max']})"
 
 
+def _load(m: dict[str, Any] | None) -> str:
+    """The machine during one figure: 1-minute load average at start -> end, busy share."""
+    if not m:
+        return "n/a"
+    return f"{m['load_1m_start']}→{m['load_1m_end']}, {m['busy_pct']:.0f} %"
+
+
+def _cpu(x: dict[str, Any]) -> str:
+    per = x.get("cpu_ms_per") or {}
+    names = [n for n in CPU_ORDER if n in per] + sorted(set(per) - set(CPU_ORDER))
+    return ", ".join(f"{n} {per[n]:.2f}" for n in names)
+
+
 def write(results: dict[str, Any], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
@@ -78,32 +94,45 @@ def render(r: dict[str, Any]) -> list[str]:
             ["memory", f"{machine.get('memory_gb')} GB"], ["OS", machine.get("os")],
             ["Python", machine.get("python")], ["Kafka", machine.get("kafka")],
             ["database", machine.get("database")],
+            ["load generator", meta.get("generator")],
             ["libraries", ", ".join(f"{k} {v}" for k, v in machine.get("libraries", {}).items())],
             ["load average at start / end",
              f"{machine.get('load_avg_at_start')} / {meta.get('load_avg_at_end')}"],
+            ["busiest other processes at start (% of one core)",
+             ", ".join(f"{p} {c}" for p, c in machine.get("busy_processes", [])) or "none"],
         ]),
-        "Kafka, the database, the three services and this benchmark share these cores; "
-        "whatever else runs on the machine competes too (the CPU busy share below is "
-        "machine-wide).", "",
+        "Kafka, mongod, the services, the load generator and this benchmark share these "
+        "cores; whatever else runs on the machine competes too. Every figure below carries "
+        "the machine's 1-minute load average (start→end of that measurement) and the "
+        "busy share of all cores during it.", "",
         *_table(["part", "seconds", "CPU busy % (all cores)", "load avg 1 min at end"], [
             [part, t["seconds"], t["cpu_busy_pct"], t["load_avg_1m"]]
             for part, t in meta.get("part_timing", {}).items()
         ]),
-        "## Targets (issue 5)", "",
+        "## Targets (issue 15)", "",
         *_table(["target", "limit", "measured", "verdict"], [
             [t["text"], t["limit"], t["value"],
              {True: "met", False: "**missed**", None: "n/a"}[t["met"]]]
             for t in r.get("targets", [])
         ]),
     ]
-    for section in (_ceilings, _throughput, _latency, _scale, _precision):
-        lines += section(r)
+    for section in (_ceilings, _commands, _throughput, _serving, _latency, _overload,
+                    _httpclients, _scaleout, _cost, _scale, _precision):
+        try:
+            lines += section(r)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            lines += [f"({section.__name__[1:]}: cannot render: {exc!r})", ""]
     if r.get("errors"):
         lines += ["## Errors", ""]
         for part, error in r["errors"].items():
             lines += [f"### {part}", "", "```", error.strip(), "```", ""]
     lines += ["## Settings of the services", "",
-              "`" + " ".join(f"{k}={v}" for k, v in meta["service_env"].items()) + "`", ""]
+              "The defaults a user runs (`shared/settings.py`), except: "
+              + (", ".join(f"`{k}={v}`" for k, v in meta.get("non_default_settings", {}).items())
+                 or "nothing")
+              + "; `DB_COMMAND_METRICS=1` in the `commands` part only, `API_MAX_IN_FLIGHT=0` "
+              "for the unshed overload comparison only. Each stack has its own database, "
+              "topic and consumer group.", ""]
     return lines
 
 
@@ -112,24 +141,48 @@ def _ceilings(r: dict[str, Any]) -> list[str]:
     if not c:
         return []
     db, kafka = c["db"], c["kafka"]
+    n = db["concurrency"]
     return [
         "## Ceilings of the infrastructure (this run)", "",
-        *_table(["ceiling", "value", "latency ms p50 / p95 / p99"], [
-            [f"DB find_one_and_update CAS, {db['concurrency']} in flight (ops/s)",
-             db["ops_per_s"], _pcts(db["latency_ms"])],
+        *_table(["ceiling", "value", "latency ms p50 / p95 / p99", "load, busy"], [
+            [f"DB find_one_and_update CAS, {n} in flight (ops/s)", db["ops_per_s"],
+             _pcts(db["latency_ms"]), _load(db.get("machine"))],
             ["DB find_one_and_update CAS, 1 in flight (ops/s)", db["single_ops_per_s"],
-             _pcts(db["single_latency_ms"])],
+             _pcts(db["single_latency_ms"]), ""],
+            [f"DB update_one CAS, {n} in flight (ops/s)", db.get("update_one_ops_per_s"),
+             _pcts(db.get("update_one_latency_ms")), ""],
+            ["DB update_one CAS, 1 in flight (ops/s)", db.get("update_one_single_ops_per_s"),
+             _pcts(db.get("update_one_single_latency_ms")), ""],
             [f"Kafka produce, pipelined, {kafka['messages']} messages (msgs/s)",
-             kafka["produce_msgs_per_s"], ""],
+             kafka["produce_msgs_per_s"], "", _load(kafka.get("machine"))],
             ["Kafka produce -> consume, pipelined (msgs/s)",
-             kafka["produce_consume_msgs_per_s"], ""],
-            ["Kafka one message: produce acknowledged", "", _pcts(kafka["ack_ms"])],
-            ["Kafka one message: produce -> consumed", "", _pcts(kafka["produce_to_consume_ms"])],
+             kafka["produce_consume_msgs_per_s"], "", ""],
+            ["Kafka one message: produce acknowledged", "", _pcts(kafka["ack_ms"]), ""],
+            ["Kafka one message: produce -> consumed", "", _pcts(kafka["produce_to_consume_ms"]),
+             ""],
         ]),
         f"Kafka producer: {kafka.get('producer')}; consumer: fetch_max_wait 200 ms like the "
-        f"runner's; {kafka['partitions']} partitions. DB ceiling: compare-and-set on "
-        f"{db.get('documents', '?')} workflow documents flipping status like the runner's claim.",
-        "",
+        f"runner's; {kafka['partitions']} partitions. DB: compare-and-sets on "
+        f"{db.get('documents', '?')} workflow documents flipping status like the runner's "
+        f"claim, at the runner's concurrency ({n}) and one at a time.", "",
+    ]
+
+
+def _commands(r: dict[str, Any]) -> list[str]:
+    c = r.get("commands")
+    if not c:
+        return []
+    rows = [[name, x["n"], x["per_trigger"], x["per_trigger_by_command"], x["per_execution"],
+             x["per_execution_by_command"], x["scheduler_per_tick"], x["scheduler_by_command"]]
+            for name, x in (("one `log` action", c["log"]), ("one `http-request`", c["http"]))]
+    return [
+        "## DB commands per trigger and per execution (command monitoring)", "",
+        *_table(["variant", "triggers", "per trigger (API)", "by command", "per execution "
+                 "(runner)", "by command", "scheduler per idle loop", "scheduler commands"],
+                rows),
+        f"Counted by PyMongo command monitoring in the services ({c['setting']}): "
+        "`db_commands_total{command}` before and after, divided by the accepted triggers "
+        "and the `ok` executions.", "",
     ]
 
 
@@ -138,34 +191,88 @@ def _throughput(r: dict[str, Any]) -> list[str]:
     if not t:
         return []
     rows = []
-    for name, label in (("log", "one `log`, triggered while the runner runs"),
+    for name, label in (("log", "one `log`, triggered (wrk, 32 connections) while the runner "
+                         "runs"),
                         ("http", "one `http-request` to a local server, same"),
                         ("backlog", "one `log`, runner alone draining a backlog")):
         x = t[name]
-        rate = x.get("e2e_per_s", x.get("runner_per_s"))
-        rows.append([label, x["n"], x.get("trigger_per_s"), rate,
-                     x.get("rt_runner"), x.get("rt_api"), x.get("db_ops_per_s"),
-                     (x.get("adjacent_ceiling") or {}).get("ops_per_s"),
+        rate = x.get("e2e_per_s") or x.get("runner_per_s")
+        ceiling = x.get("adjacent_ceiling") or {}
+        rows.append([label, x["n"], x.get("trigger_per_s"), rate, x.get("db_trips"),
+                     f"{ceiling.get('find_one_and_update')} / {ceiling.get('update_one')}",
                      x.get("db_bound_per_s"), x.get("ratio_to_ceiling"),
-                     x.get("ratio_to_first_ceiling"), x.get("runner_rss_steady_mb")])
+                     x.get("cpu_services_ms"), x.get("runner_rss_steady_mb"),
+                     _load(x.get("machine"))])
+    cap = t.get("api_capacity") or {}
     lines = [
-        "## End-to-end throughput (one runner process)", "",
-        *_table(["variant", "N", "triggers/s", "executions/s", "DB trips runner",
-                 "DB trips API", "DB ops/s done", "DB CAS ceiling, same collection (ops/s)",
-                 "DB-bound /s",
-                 "ratio", "ratio vs first ceiling", "runner RSS MB"], rows),
-        "executions/s: N / (last finished_at - first trigger sent); backlog: N / (last "
-        "finished_at - first created_at). DB trips: commands per execution counted in the "
-        "services with PyMongo command monitoring. DB-bound /s = the CAS ceiling measured "
-        "on the same collection just before the run / DB trips per execution (runner + "
-        "API, runner alone for the backlog); ratio = executions/s / DB-bound /s.", "",
-        "CPU of each process during the run (% of one core) and DB commands by name:", "",
+        "## End-to-end throughput (one API, one runner)", "",
+        *_table(["variant", "N", "triggers/s", "executions/s", "DB trips / execution",
+                 "DB ceilings, same collection: find_one_and_update / update_one (ops/s)",
+                 "DB-bound /s", "ratio to DB-bound", "CPU ms / execution (services)",
+                 "runner RSS MB", "load, busy"], rows),
+        "executions/s: ok / (last finished_at - first trigger sent); backlog: ok / (last "
+        "finished_at - first created_at). DB-bound /s = 1 / Σ over one execution's commands "
+        "(API's included when it is in the path) of 1 / that command's ceiling on the same "
+        "collection measured just before. With the API in the path: "
+        f"{t['log'].get('ratio_to_backlog')} of the runner-alone drain rate.", "",
+        "CPU milliseconds per execution of every process (wrk: the generator; bench: this "
+        "process polling /metrics and the DB):", "",
+        *[f"- {name}: {_cpu(t[name])} (all: {t[name].get('cpu_all_ms')} ms)"
+          for name in ("log", "http", "backlog")],
+        f"- API alone filling the backlog (per trigger): {_cpu(cap)}", "",
+        "One API process's capacity (the backlog fill: no runner consuming, wrk at "
+        f"{cap.get('concurrency')} connections): **{cap.get('triggers_per_s')} triggers/s**, "
+        f"answer ms p50 / p95 / p99 {_pcts(cap.get('trigger_answer_ms'))}, API CPU "
+        f"{(cap.get('cpu_ms_per') or {}).get('api')} ms per trigger; {_load(cap.get('machine'))}.",
+        "",
     ]
-    for name in ("log", "http", "backlog"):
-        lines.append(f"- {name}: CPU {t[name].get('cpu_pct')}")
-        for service, counts in t[name]["commands"].items():
-            lines.append(f"  - {service}: {counts}")
-    return lines + [""]
+    return lines
+
+
+def _serving(r: dict[str, Any]) -> list[str]:
+    s = r.get("serving")
+    if not s:
+        return []
+    rows = [[x["variant"], x["rounds"], x.get("triggers_per_s"), x.get("api_cpu_ms"),
+             x.get("answer_p99_ms"), x.get("health_per_s"), x.get("health_cpu_us"),
+             f"{x.get('each_triggers_per_s')} / {x.get('each_api_cpu_ms')}",
+             "; ".join(_load(m) for m in x.get("machine", []))] for x in s["api"]]
+    loops = [[x["loop"], x["rounds"], x.get("runner_per_s"), x.get("steady_per_s"),
+              x.get("runner_cpu_ms"), x.get("each_per_s"),
+              "; ".join(_load(m) for m in x.get("machine", []))]
+             for x in s["runner_loop"]]
+    json_rows = [[body, way, us] for body, ways in s["json"].items() for way, us in ways.items()]
+    return [
+        "## Serving: event loop and HTTP parser, JSON", "",
+        f"Default now: `{s['default']}` (shared/serve.py; uvicorn's \"auto\" picks the same). "
+        "Variants measured in turn (each round starts at another), medians of the rounds.", "",
+        *_table(["workflows_svc loop+parser", "rounds", "triggers/s (no runner)",
+                 "API CPU ms / trigger", "answer p99 ms", "GET /health req/s",
+                 "API CPU µs / GET /health", "each round: triggers/s / API CPU ms",
+                 "load, busy (each round)"], rows),
+        *_table(["runner event loop", "rounds", "drain /s", "steady /s",
+                 "runner CPU ms / execution", "each round: drain /s", "load, busy"], loops),
+        *_table(["response", "serialization", "µs per response"], json_rows),
+        "", ]
+
+
+def _floor(r: dict[str, Any]) -> str:
+    """The latency one trigger cannot beat: its DB commands one at a time plus one Kafka
+    produce -> consume, at the p50 of the ceilings measured in this run."""
+    c, counted = r.get("ceilings") or {}, (r.get("commands") or {}).get("log")
+    if not c or not counted:
+        return ""
+    db, kafka = c["db"], c["kafka"]
+    fam = (db.get("single_latency_ms") or {}).get("p50") or 0
+    upd = (db.get("update_one_single_latency_ms") or {}).get("p50") or fam
+    trips = dict(counted["per_execution_by_command"])
+    for name, per in counted["per_trigger_by_command"].items():
+        trips[name] = trips.get(name, 0) + per
+    db_ms = sum(per * (fam if name == "findAndModify" else upd) for name, per in trips.items())
+    kafka_ms = (kafka.get("produce_to_consume_ms") or {}).get("p50") or 0
+    return (f"Floor from this run's ceilings: {sum(trips.values()):g} DB commands one at a "
+            f"time ≈ {db_ms:.1f} ms + Kafka produce -> consumed {kafka_ms} ms = "
+            f"{db_ms + kafka_ms:.1f} ms (p50s).")
 
 
 def _latency(r: dict[str, Any]) -> list[str]:
@@ -173,14 +280,126 @@ def _latency(r: dict[str, Any]) -> list[str]:
     if not x:
         return []
     return [
-        "## Latency: trigger -> execution finished", "",
-        *_table(["rate", "achieved", "sent / finished", "p50 ms", "p95 ms", "p99 ms", "max ms",
-                 "trigger answer ms p50 / p95 / p99"], [[
-            x["rate"], x["achieved_rate"], f"{x['sent']} / {x['finished']}", x["p50_ms"],
-            x["p95_ms"], x["p99_ms"], x["max_ms"], _pcts(x["trigger_answer_ms"]),
-        ]]),
+        "## Latency: trigger -> execution finished (open loop, wrk)", "", _floor(r), "",
+        *_table(["rate", "achieved", "sent / accepted / finished", "p50 ms", "p95 ms", "p99 ms",
+                 "max ms", "trigger answer ms p50 / p95 / p99", "CPU ms / execution",
+                 "load, busy"], [[
+                     x["rate"], x["achieved_rate"],
+                     f"{x['sent']} / {x['accepted']} / {x['finished']}", x["p50_ms"],
+                     x["p95_ms"], x["p99_ms"], x["max_ms"], _pcts(x["trigger_answer_ms"]),
+                     _cpu(x), _load(x.get("machine"))]]),
         "![latency](latency.png)", "",
     ]
+
+
+def _overload(r: dict[str, Any]) -> list[str]:
+    o = r.get("overload")
+    if not o:
+        return []
+    levels = [(f"{100 * x['share_of_capacity']:.0f} %", x) for x in o["levels"]]
+    if o.get("unshed"):
+        levels.append((f"{100 * o['unshed']['share_of_capacity']:.0f} %, shedding off",
+                       o["unshed"]))
+    rows = [[name, x["rate"], x["achieved_rate"], x["sent"], x["accepted"], x["shed"],
+             x["shed_share"], x["answered_p50_ms"], x["answered_p99_ms"],
+             _pcts(x["trigger_answer_ms"]), x["lost"], x["executed_not_accepted"],
+             x["shed_without_retry_after"], _load(x.get("machine"))] for name, x in levels]
+    return [
+        "## Overload: 50 / 100 / 200 % of capacity", "",
+        f"Capacity {o['capacity_per_s']} /s ({o['capacity_source']}); the API sheds past "
+        f"API_MAX_IN_FLIGHT={o['api_max_in_flight']} (the default) with 503 + Retry-After.",
+        "",
+        *_table(["offered", "rate /s", "achieved /s", "sent", "accepted (200)", "shed (503)",
+                 "shed share", "trigger -> finished p50 ms (accepted)", "p99 ms",
+                 "answer ms p50 / p95 / p99 (all answers)", "accepted but lost",
+                 "ran without a 200", "503 without Retry-After", "load, busy"], rows),
+        "Lost: a 200 without a finished `ok` execution. Every trigger goes to its own "
+        "workflow; each level runs for the same time.", "",
+    ]
+
+
+def _httpclients(r: dict[str, Any]) -> list[str]:
+    h = r.get("httpclients")
+    if not h:
+        return []
+    rows = [[x["variant"], x.get("library_version"), x.get("concurrency"), x.get("ok"),
+             x.get("per_s"),
+             x.get("cpu_ms_per_request"), _pcts(x.get("latency_ms")),
+             x.get("target_cpu_ms_per_request"), _load(x.get("machine"))]
+            if "error" not in x else [x["variant"], "error", x["error"][-200:], "", "", "", "", "",
+                                      ""]
+            for x in h["variants"]]
+    return [
+        "## HTTP clients for `http-request` actions (measurement only)", "",
+        f"{h['n']} GETs of {h['url']} at the runner's concurrency ({h['concurrency']}; a "
+        "quarter as many one at a time), streamed and capped as runner_svc/actions.py reads "
+        "them; each variant in its own process.", "",
+        *_table(["client", "version", "in flight", "ok", "requests/s",
+                 "client CPU ms / request",
+                 "latency ms p50 / p95 / p99", "target server CPU ms / request", "load, busy"],
+                rows),
+    ]
+
+
+def _scaleout(r: dict[str, Any]) -> list[str]:
+    s = r.get("scaleout")
+    if not s:
+        return []
+    rows = [[x["runners"], x["n"], x.get("runner_per_s"), x.get("steady_per_s"),
+             _cpu(x), _load(x.get("machine"))] for x in s["runners"]]
+    apis = s["apis"]
+    two, fill = apis["two_api_e2e"], apis["two_api_fill"]
+    return [
+        f"## Scale-out ({s['partitions']} partitions)", "",
+        *_table(["runner processes", "backlog", "drain executions/s", "steady /s (20th-90th "
+                 "percentile finish)", "CPU ms / execution", "load, busy"], rows),
+        *_table(["API processes", "e2e executions/s (1 runner, wrk 32 connections)",
+                 "triggers/s with no runner (fill)", "CPU ms / execution (e2e)", "load, busy"], [
+            [1, apis.get("one_api_e2e_per_s"), apis.get("one_api_triggers_per_s"), "see "
+             "throughput", ""],
+            [2, two.get("e2e_per_s"), fill.get("triggers_per_s"), _cpu(two),
+             _load(two.get("machine"))],
+        ]),
+    ]
+
+
+def _cost(r: dict[str, Any]) -> list[str]:
+    c = r.get("cost")
+    if not c:
+        return []
+    names = list(c["growth"])
+    rows = [[x["workflows"], x["executions"], x["hot_executions"],
+             *[x["p99_ms"].get(n) for n in names], x["insert_s"], _load(x.get("machine"))]
+            for x in c["levels"]]
+    rows.append(["growth (largest / smallest)", "", "", *[c["growth"][n] for n in names], "",
+                 ""])
+    without = c.get("without_added_indexes")
+    if without:
+        rows.append([f"{without['workflows']:,} without {', '.join(without['dropped'])}",
+                     without["executions"], "", *[without["p99_ms"].get(n) for n in names], "",
+                     _load(without.get("machine"))])
+    top = c["levels"][-1]
+    plans = [_plan_row(p) for p in top["plans"]]
+    return [
+        "## Cost growth: p99 (ms) with more stored workflows and executions", "",
+        *_table(["workflows", "executions", "of the hot workflow", *names, "insert s",
+                 "load, busy"], rows),
+        f"Query plans at {top['workflows']:,} workflows / {top['executions']:,} executions "
+        "(explain, executionStats, of the commands the adapters sent):", "",
+        *_table(["query", "winning plan", "index-served", "blocking sort", "keys examined",
+                 "docs examined", "returned"], plans),
+        "Not index-served at some size: " + (", ".join(c["not_index_served"]) or "none") + ".",
+        "",
+        *(["Without the indexes added in issue 15 (same data, same run):", "",
+           *_table(["query", "winning plan", "index-served", "blocking sort", "keys examined",
+                    "docs examined", "returned"],
+                   [_plan_row(p) for p in without["plans"]])] if without else []),
+    ]
+
+
+def _plan_row(p: dict[str, Any]) -> list[Any]:
+    return [p["query"], p["plan"], p["index_served"], "SORT" if p["blocking_sort"] else "–",
+            p["keys_examined"], p["docs_examined"], p["returned"]]
 
 
 def _scale(r: dict[str, Any]) -> list[str]:
@@ -191,19 +410,13 @@ def _scale(r: dict[str, Any]) -> list[str]:
              s["dispatch_s"] if s["complete"] else f"~{s['dispatch_s']} (extrapolated: "
              f"{s['dispatched']} in {r['meta'].get('scale_cap_s')} s)", s["dispatch_per_s"],
              s["scheduled_in_db"], s["rss_idle_mb"], s["rss_peak_mb"], s["known_before_due"],
-             s["db_update_per_s"]["claim_filter"], s["db_update_per_s"]["workflow_id_only"],
-             s["db_bound_dispatch_s"]]
+             _load(s.get("machine"))]
             for s in x["sizes"]]
     return [
         "## Scheduler scale: N periodic workflows due at the same instant (no runner)", "",
         *_table(["N", "first dispatch s", "all dispatched s", "dispatches/s", "scheduled in DB",
-                 "RSS idle MB", "RSS peak MB", "known before due",
-                 "DB update/s, claim filter", "DB update/s, by workflow_id",
-                 "DB-bound dispatch s"], rows),
-        "Times from the instant they became due; one fresh scheduler process per N. "
-        "DB update/s: update_one on the same collection just before (32 in flight, no-op "
-        "$set) with the scheduler's claim filter, and with the unique key alone; "
-        "DB-bound dispatch s = N / the first.", "",
+                 "RSS idle MB", "RSS peak MB", "known before due", "load, busy"], rows),
+        "Times from the instant they became due; one fresh scheduler process per N.", "",
     ]
 
 
@@ -214,10 +427,11 @@ def _precision(r: dict[str, Any]) -> list[str]:
     return [
         "## Periodic timing precision", "",
         *_table(["workflows", "interval s", "runs counted / expected", "worst |diff|",
-                 "p50 ms", "p95 ms", "p99 ms", "max ms"], [[
-            x["workflows"], x["interval_s"], f"{x['runs_counted']} / {x['runs_expected']}",
-            x["worst_run_diff"], x["p50_ms"], x["p95_ms"], x["p99_ms"], x["max_ms"],
-        ]]),
+                 "p50 ms", "p95 ms", "p99 ms", "max ms", "load, busy"], [[
+                     x["workflows"], x["interval_s"],
+                     f"{x['runs_counted']} / {x['runs_expected']}", x["worst_run_diff"],
+                     x["p50_ms"], x["p95_ms"], x["p99_ms"], x["max_ms"],
+                     _load(x.get("machine"))]]),
         "Lateness = execution created_at - its grid slot (created_at + k * interval).", "",
         "![lateness](lateness.png)", "",
     ]

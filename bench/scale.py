@@ -11,24 +11,20 @@ extrapolated from the rate so far).
 from __future__ import annotations
 
 import asyncio
-import random
 import statistics
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.config import SCHEDULER_INTERVAL_S
 from bench.infra import Context
-from bench.probes import RssSampler, mb, metric, scrape, wait_for
+from bench.probes import RssSampler, Window, mb, metric, scrape, wait_for
 from bench.seed import insert, periodic_doc, utcnow
 
 INTERVAL_S = 3600           # after its run, each workflow's next slot is an hour away
 MARGIN_S = 1.0
 FALLBACK_INSERT_PER_S = 3000.0
-PROBE_CONCURRENCY = 32
 
 
 async def run(ctx: Context) -> dict[str, Any]:
@@ -53,10 +49,10 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
     scheduler = await asyncio.to_thread(stack.add, "scheduler_svc")
     db = ctx.mongo[stack.base_env()["DATABASE_NAME"]]
     sampler = RssSampler(scheduler.proc.pid, interval_s=0.02).start()  # type: ignore[union-attr]
-    probe_s = min(2.0, ctx.sizes.adjacent_ceiling_s)
+    window = Window()
     try:
         planned_insert_s = 2.5 * n / insert_rate + 1.0
-        lead_s = planned_insert_s + 2 * probe_s + SCHEDULER_INTERVAL_S + MARGIN_S
+        lead_s = planned_insert_s + SCHEDULER_INTERVAL_S + MARGIN_S
         due = utcnow() + timedelta(seconds=lead_s)
         prefix = f"due-{uuid.uuid4().hex[:6]}"
         created = due - timedelta(hours=1)
@@ -65,10 +61,6 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
                          next_run=due)
             for i in range(n)
         ))
-        probes = {
-            "claim_filter": await update_rate(db, prefix, n, due, probe_s, claim_filter=True),
-            "workflow_id_only": await update_rate(db, prefix, n, due, probe_s, claim_filter=False),
-        }
         inserted_at = time.time()
         due_at = due.timestamp()
         progress: dict[str, float] = {"done": 0.0, "first": 0.0}
@@ -107,33 +99,5 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
         "scheduled_in_db": scheduled,
         "rss_idle_mb": mb(statistics.median(idle)) if idle else None,
         "rss_peak_mb": mb(max(busy)) if busy else None,
-        "db_update_per_s": probes,
-        "db_bound_dispatch_s": round(n / probes["claim_filter"], 2)
-        if probes["claim_filter"] else None,
+        "machine": window.close(),
     }
-
-
-async def update_rate(
-    db: AsyncDatabase[dict[str, Any]], prefix: str, n: int, due: datetime, duration_s: float,
-    *, claim_filter: bool,
-) -> float:
-    """update_one ops/s on this collection, 32 in flight, with the scheduler's claim filter
-    (or the unique key alone); the update sets a field to its value, so nothing changes."""
-    col = db["workflows"]
-    stop = time.perf_counter() + duration_s
-    done = 0
-
-    async def worker(seed: int) -> None:
-        nonlocal done
-        pick = random.Random(seed)
-        while time.perf_counter() < stop:
-            query: dict[str, Any] = {"workflow_id": f"{prefix}-{pick.randrange(n):06d}"}
-            if claim_filter:
-                query.update({"status": "active", "archived_at": None,
-                              "trigger.next_run": due, "trigger.status": None})
-            await col.update_one(query, {"$set": {"trigger.status": None}})
-            done += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(i) for i in range(PROBE_CONCURRENCY)))
-    return round(done / (time.perf_counter() - started), 1)

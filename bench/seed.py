@@ -1,20 +1,27 @@
-"""Workflow documents built with the product's own model and mapper, triggers, executions."""
+"""Documents built with the product's own models and mappers, inserted in batches."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bench.loadgen import HttpPool
 from shared.clock import to_ms
-from shared.mappers import WORKFLOW_HANDLER
-from shared.models import Action, ActionType, Trigger, TriggerType, Workflow
+from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
+from shared.models import (
+    Action,
+    ActionResult,
+    ActionResultStatus,
+    ActionType,
+    Execution,
+    ExecutionStatus,
+    Trigger,
+    TriggerType,
+    Workflow,
+)
 
 Doc = dict[str, Any]
 INSERT_BATCH = 1000
@@ -56,70 +63,42 @@ def periodic_doc(
     return WORKFLOW_HANDLER.to_document(workflow)
 
 
-async def insert(db: AsyncDatabase[Doc], docs: Iterable[Doc]) -> float:
-    """Insert workflow documents in batches; the seconds it took."""
+async def insert(db: AsyncDatabase[Doc], docs: Iterable[Doc], *, collection: str = "workflows",
+                 batch_size: int = INSERT_BATCH) -> float:
+    """Insert documents with insert_many in batches; the seconds it took."""
     started = time.perf_counter()
     batch: list[Doc] = []
     for doc in docs:
         batch.append(doc)
-        if len(batch) == INSERT_BATCH:
-            await db["workflows"].insert_many(batch, ordered=False)
+        if len(batch) == batch_size:
+            await db[collection].insert_many(batch, ordered=False)
             batch = []
     if batch:
-        await db["workflows"].insert_many(batch, ordered=False)
+        await db[collection].insert_many(batch, ordered=False)
     return time.perf_counter() - started
 
 
-@dataclass
-class Sent:
-    workflow_id: str
-    sent_at: float = 0.0       # time.time() just before the request
-    answered_s: float = 0.0    # HTTP round trip
-    status: int = 0
-
-
-async def trigger(pool: HttpPool, sent: Sent) -> Sent:
-    sent.sent_at = time.time()
-    try:
-        sent.status, sent.sent_at = await pool.post(f"/workflows/{sent.workflow_id}/trigger")
-    except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError):
-        sent.status = -1
-    sent.answered_s = time.time() - sent.sent_at
-    return sent
-
-
-async def trigger_all(api: str, ids: list[str], *, concurrency: int) -> list[Sent]:
-    """Trigger every workflow, `concurrency` requests in flight at a time."""
-    pool = HttpPool(api, max_connections=concurrency)
-    try:
-        return list(await asyncio.gather(*(trigger(pool, Sent(i)) for i in ids)))
-    finally:
-        await pool.aclose()
-
-
-async def trigger_at_rate(api: str, ids: list[str], *, rate: float) -> list[Sent]:
-    """Open loop: request i leaves at start + i / rate whatever the earlier answers do."""
-    pool = HttpPool(api, max_connections=1000)
-    loop = asyncio.get_running_loop()
-    start = loop.time() + 0.2
-    tasks = []
-    try:
-        for i, workflow_id in enumerate(ids):
-            delay = start + i / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(trigger(pool, Sent(workflow_id))))
-        return list(await asyncio.gather(*tasks))
-    finally:
-        await pool.aclose()
+def execution_doc(execution_id: str, workflow_id: str, created_at: datetime) -> Doc:
+    """A finished single-action execution, as the runner stores it."""
+    execution = Execution(
+        id=execution_id, workflow_id=workflow_id, status=ExecutionStatus.OK,
+        created_at=to_ms(created_at), finished_at=to_ms(created_at + timedelta(milliseconds=3)),
+        retries=4, total_actions=1,
+        executed_actions=[ActionResult(action_id=1, status=ActionResultStatus.OK,
+                                       logs="stdout: bench")],
+    )
+    return EXECUTION_HANDLER.to_document(execution)
 
 
 async def executions_of(db: AsyncDatabase[Doc], ids: Iterable[str]) -> list[Doc]:
     """The executions of these workflows (timestamps and status only)."""
-    wanted = set(ids)
+    wanted = sorted(set(ids))
     projection = {"_id": 0, "workflow_id": 1, "created_at": 1, "finished_at": 1, "status": 1}
-    cursor = db["executions"].find({}, projection)
-    return [doc async for doc in cursor if doc["workflow_id"] in wanted]
+    found: list[Doc] = []
+    for i in range(0, len(wanted), 5000):
+        cursor = db["executions"].find({"workflow_id": {"$in": wanted[i:i + 5000]}}, projection)
+        found += [doc async for doc in cursor]
+    return found
 
 
 async def count_unreleased(db: AsyncDatabase[Doc]) -> int:

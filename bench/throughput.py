@@ -1,5 +1,6 @@
-"""End-to-end throughput (log / http-request), DB round trips, runner memory, and the
-runner alone draining a backlog."""
+"""End-to-end throughput (log / http-request) driven by wrk, the runner alone draining a
+backlog, and the API alone filling it (one API process's capacity); CPU of every process
+per execution; runner memory."""
 
 from __future__ import annotations
 
@@ -10,17 +11,9 @@ from typing import Any
 
 from bench.ceilings import cas_run
 from bench.config import TRIGGER_CONCURRENCY
+from bench.drive import Load, triggers
 from bench.infra import Context, System
-from bench.probes import (
-    CpuMeter,
-    RssSampler,
-    command_delta,
-    mb,
-    metric,
-    percentiles,
-    scrape,
-    wait_for,
-)
+from bench.probes import RssSampler, mb, metric, percentiles, scrape, wait_for
 from bench.profile import sampled
 from bench.seed import (
     count_unreleased,
@@ -29,12 +22,10 @@ from bench.seed import (
     insert,
     log_action,
     manual_doc,
-    trigger_all,
     utcnow,
 )
 from shared.models import Action
-
-STARTUP_ONLY = ("createIndexes", "listIndexes")
+from tests.harness import ServiceProcess
 
 
 async def run(ctx: Context) -> dict[str, Any]:
@@ -48,54 +39,73 @@ async def run(ctx: Context) -> dict[str, Any]:
     await system.reset()
     backlog = await drain_backlog(ctx, system, sizes.backlog_n)
     await system.reset()
-    ceiling = ctx.results.get("ceilings", {}).get("db", {}).get("ops_per_s")
-    for result, rt_key, rate_key in (
-        (log, "rt_system", "e2e_per_s"), (http, "rt_system", "e2e_per_s"),
-        (backlog, "rt_runner", "runner_per_s"),
-    ):
-        if not result[rt_key]:
-            continue
-        adjacent = result["adjacent_ceiling"]["ops_per_s"]
-        result["db_ops_per_s"] = round(result[rate_key] * result[rt_key], 1)
-        result["db_bound_per_s"] = round(adjacent / result[rt_key], 1)
-        result["ratio_to_ceiling"] = round(result[rate_key] / result["db_bound_per_s"], 3)
-        if ceiling:
-            result["ratio_to_first_ceiling"] = round(
-                result[rate_key] * result[rt_key] / ceiling, 3
-            )
+    commands = ctx.results.get("commands", {})
+    for name, result, with_api in (("log", log, True), ("http", http, True),
+                                   ("backlog", backlog, False)):
+        counted = commands.get("http" if name == "http" else "log")
+        if counted:
+            db_bound(result, counted, with_api=with_api)
+    if log.get("e2e_per_s") and backlog.get("runner_per_s"):
+        log["ratio_to_backlog"] = round(log["e2e_per_s"] / backlog["runner_per_s"], 3)
     steady = [r["runner_rss_steady_mb"] for r in (log, http, backlog) if r["runner_rss_steady_mb"]]
     return {
-        "log": log, "http": http, "backlog": backlog,
+        "log": log, "http": http, "backlog": backlog, "api_capacity": backlog.pop("fill"),
         "runner_rss_mb": max(steady) if steady else None,
     }
 
 
+def db_bound(result: dict[str, Any], counted: dict[str, Any], *, with_api: bool) -> None:
+    """DB-bound executions/s: 1 / sum over the commands of one execution (API's included
+    when it is in the path) of 1 / that command's ceiling on the same collection, measured
+    just before (findAndModify at the CAS ceiling, the rest at update_one's)."""
+    commands = dict(counted["per_execution_by_command"])
+    if with_api:
+        for name, per in counted["per_trigger_by_command"].items():
+            commands[name] = commands.get(name, 0) + per
+    ceiling = result["adjacent_ceiling"]
+    cost_s = sum(per / (ceiling["find_one_and_update"] if name == "findAndModify"
+                        else ceiling["update_one"]) for name, per in commands.items())
+    rate = result.get("e2e_per_s") or result.get("runner_per_s")
+    result["db_trips"] = round(sum(commands.values()), 2)
+    result["db_bound_per_s"] = round(1 / cost_s, 1) if cost_s else None
+    if rate and cost_s:
+        result["ratio_to_ceiling"] = round(rate * cost_s, 3)
+
+
 async def adjacent_ceiling(ctx: Context, system: System, ids: list[str]) -> dict[str, Any]:
-    """The DB ceiling on the very collection about to be measured, just before: the
-    seeded (idle) workflows flipped active <-> locked and back, as in `ceilings`."""
-    result = await cas_run(
-        system.db["workflows"], ids, ctx.concurrency, ctx.sizes.adjacent_ceiling_s, idle="active"
-    )
-    return {"ops_per_s": result["ops_per_s"], "latency_ms": result["latency_ms"],
+    """The DB ceilings on the very collection about to be measured, just before: the seeded
+    (idle) workflows flipped active <-> locked and back, as in `ceilings`."""
+    seconds = ctx.sizes.adjacent_ceiling_s
+    col = system.db["workflows"]
+    fam = await cas_run(col, ids, ctx.concurrency, seconds, idle="active")
+    upd = await cas_run(col, ids, ctx.concurrency, seconds, idle="active", op="update_one")
+    return {"find_one_and_update": fam["ops_per_s"], "update_one": upd["ops_per_s"],
             "documents": len(ids)}
 
 
-async def _seed(system: System, variant: str, action: Action, n: int) -> list[str]:
+async def seed(system: System, variant: str, action: Action, n: int) -> str:
     prefix = f"tp-{variant}-{uuid.uuid4().hex[:6]}"
-    ids = [f"{prefix}-{i:06d}" for i in range(n)]
     now = utcnow()
-    await insert(system.db, (manual_doc(i, action, now) for i in ids))
-    return ids
+    await insert(system.db, (manual_doc(f"{prefix}-{i:06d}", action, now) for i in range(n)))
+    return prefix
 
 
-async def wait_done(ctx: Context, system: System, ids: list[str], ok_before: float,
-                     expected: int) -> None:
+def ids_of(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}-{i:06d}" for i in range(n)]
+
+
+async def wait_done(ctx: Context, system: System, ok_before: float, expected: int,
+                    runners: list[str] | None = None) -> None:
+    urls = runners or [r.url for r in system.runners]
+
     async def all_ok() -> bool:
-        samples = await scrape(ctx.http, system.runner.url)
-        done = metric(samples, "executions_total") - ok_before
-        return done >= expected
+        done = 0.0
+        for url in urls:
+            done += metric(await scrape(ctx.http, url), "executions_total")
+        return done - ok_before >= expected
 
-    await wait_for(all_ok, timeout_s=60 + expected / 20, what="executions to finish")
+    await wait_for(all_ok, timeout_s=60 + expected / 20, interval_s=0.1,
+                   what="executions to finish")
 
     async def released() -> bool:
         return await count_unreleased(system.db) == 0
@@ -103,45 +113,42 @@ async def wait_done(ctx: Context, system: System, ids: list[str], ok_before: flo
     await wait_for(released, timeout_s=60, interval_s=0.1, what="workflows released")
 
 
+async def executions_total(ctx: Context, system: System) -> float:
+    return sum([metric(await scrape(ctx.http, r.url), "executions_total")
+                for r in system.runners])
+
+
+def answer_ms(load: Load) -> dict[str, Any]:
+    return percentiles([s.answered_s * 1000 for s in load.sent if s.status >= 0])
+
+
 async def concurrent(
     ctx: Context, system: System, variant: str, action: Action, n: int
 ) -> dict[str, Any]:
-    """Trigger n workflows as fast as the API takes them while the runner consumes."""
-    ids = await _seed(system, variant, action, n)
-    ceiling = await adjacent_ceiling(ctx, system, ids)
-    services = {"api": system.api, "runner": system.runner.url, "scheduler": system.scheduler.url}
-    before = {k: await scrape(ctx.http, url) for k, url in services.items()}
-    done_before = metric(before["runner"], "executions_total")
+    """Trigger n workflows with wrk at TRIGGER_CONCURRENCY while the runner consumes."""
+    prefix = await seed(system, variant, action, n)
+    ceiling = await adjacent_ceiling(ctx, system, ids_of(prefix, n))
+    done_before = await executions_total(ctx, system)
     sampler = RssSampler(system.runner.proc.pid).start()  # type: ignore[union-attr]
-    pids = {"runner": system.runner.proc.pid, "api": system.stack.services[  # type: ignore
-        "workflows_svc"].proc.pid}
-    cpu = CpuMeter(ctx.cpu_pids({
-        "api": system.stack.services["workflows_svc"], "runner": system.runner,
-        "scheduler": system.scheduler,
-    }))
+    processes = system.processes()
+    pids = {name: p.proc.pid for name, p in processes.items()  # type: ignore[union-attr]
+            if name in ("api", "runner")}
+    measure = ctx.measure(processes)
     async with sampled(pids, ctx.profile_dir, variant):
-        started = time.time()
-        sent = await trigger_all(system.api, ids, concurrency=TRIGGER_CONCURRENCY)
-        triggered = time.time()
-        accepted = sum(1 for s in sent if s.status == 200)
-        await wait_done(ctx, system, ids, done_before, accepted)
-    cpu_pct = cpu.read()
-    after = {k: await scrape(ctx.http, url) for k, url in services.items()}
+        load = await triggers(system.apis, prefix, n, concurrency=TRIGGER_CONCURRENCY)
+        accepted = len(load.accepted)
+        await wait_done(ctx, system, done_before, accepted)
     sampler.stop()
-    execs = await executions_of(system.db, ids)
-    result = _rates(execs, accepted, started)
-    commands = {k: command_delta(before[k], after[k]) for k in services}
-    rt_runner = sum(commands["runner"].values()) / max(1, result["ok"])
-    rt_api = sum(commands["api"].values()) / max(1, accepted)
+    execs = await executions_of(system.db, ids_of(prefix, n))
+    result = rates(execs, accepted, load.started)
+    cpu = measure.done(result["ok"], load)
     last = max((e["finished_at"].timestamp() for e in execs if e["finished_at"]), default=0)
-    rss = sampler.between(started + (last - started) / 2, last)
+    rss = sampler.between(load.started + (last - load.started) / 2, last)
     return {
-        "n": n, "accepted": accepted, "refused": n - accepted,
-        "trigger_per_s": round(accepted / (triggered - started), 1),
-        "trigger_answer_ms": percentiles([s.answered_s * 1000 for s in sent]),
-        "adjacent_ceiling": ceiling, **result,
-        "rt_runner": round(rt_runner, 2), "rt_api": round(rt_api, 2),
-        "rt_system": round(rt_runner + rt_api, 2), "commands": commands, "cpu_pct": cpu_pct,
+        "n": n, "accepted": accepted, "statuses": load.statuses(), "generator": load.generator,
+        "generator_notes": load.notes,
+        "trigger_per_s": round(accepted / max(1e-3, load.ended - load.started), 1),
+        "trigger_answer_ms": answer_ms(load), "adjacent_ceiling": ceiling, **result, **cpu,
         **_rss(sampler, rss),
     }
 
@@ -155,12 +162,13 @@ def _rss(sampler: RssSampler, steady: list[int]) -> dict[str, float | None]:
     }
 
 
-def _rates(execs: list[dict[str, Any]], accepted: int, started: float) -> dict[str, Any]:
+def rates(execs: list[dict[str, Any]], accepted: int, started: float) -> dict[str, Any]:
     ok = [e for e in execs if e["status"] == "ok"]
     finished = [e["finished_at"].timestamp() for e in ok if e["finished_at"]]
     created = [e["created_at"].timestamp() for e in ok]
     if not finished:
-        return {"ok": 0, "not_ok": len(execs), "e2e_per_s": 0.0, "runner_per_s": 0.0}
+        return {"ok": 0, "not_ok": len(execs), "missing": accepted - len(execs),
+                "e2e_per_s": 0.0, "runner_per_s": 0.0}
     last = max(finished)
     return {
         "ok": len(ok), "not_ok": len(execs) - len(ok), "missing": accepted - len(execs),
@@ -170,33 +178,66 @@ def _rates(execs: list[dict[str, Any]], accepted: int, started: float) -> dict[s
     }
 
 
-async def drain_backlog(ctx: Context, system: System, n: int) -> dict[str, Any]:
-    """The runner alone: stop it, queue n requests, start a fresh runner, time the drain."""
-    await system.replace_runner(start=False)
-    ids = await _seed(system, "backlog", log_action(), n)
+async def fill(ctx: Context, system: System, prefix: str, n: int,
+               concurrency: int = TRIGGER_CONCURRENCY,
+               api: ServiceProcess | None = None) -> tuple[Load, dict[str, Any]]:
+    """Trigger n workflows with no runner consuming: the API(s) alone (their capacity);
+    only `api` if given."""
+    measure = ctx.measure({"api": api} if api is not None else system.processes())
+    apis = [api.url] if api is not None else system.apis
+    load = await triggers(apis, prefix, n, concurrency=concurrency)
+    accepted = len(load.accepted)
+    answered = [s for s in load.sent if s.status >= 0]
+    span = (max(s.sent_at + s.answered_s for s in answered) - min(s.sent_at for s in answered)
+            if answered else 0.0)
+    result = {
+        "n": n, "concurrency": concurrency, "accepted": accepted, "statuses": load.statuses(),
+        "generator": load.generator, "generator_notes": load.notes,
+        "triggers_per_s": round(accepted / span, 1) if span > 0 else None,
+        "trigger_answer_ms": answer_ms(load), **measure.done(accepted, load),
+    }
+    return load, result
+
+
+async def drain_backlog(ctx: Context, system: System, n: int, runners: int = 1,
+                        runner_env: dict[str, str] | None = None,
+                        runner_module: str = "runner_svc") -> dict[str, Any]:
+    """The runner(s) alone: stop them, queue n requests through the API (that fill is the
+    API's capacity), start fresh runners, time the drain."""
+    await system.stop_runners()
+    prefix = await seed(system, "backlog", log_action(), n)
+    ids = ids_of(prefix, n)
     ceiling = await adjacent_ceiling(ctx, system, ids)
-    sent = await trigger_all(system.api, ids, concurrency=TRIGGER_CONCURRENCY)
-    accepted = sum(1 for s in sent if s.status == 200)
-    await system.replace_runner(start=True)
+    _, filled = await fill(ctx, system, prefix, n)
+    accepted = filled["accepted"]
+    await system.start_runners(runners, env=runner_env, module=runner_module)
+    processes = system.processes()
     sampler = RssSampler(system.runner.proc.pid).start()  # type: ignore[union-attr]
-    cpu = CpuMeter(ctx.cpu_pids({"runner": system.runner}))
-    await wait_done(ctx, system, ids, 0.0, accepted)
-    cpu_pct = cpu.read()
-    samples = await scrape(ctx.http, system.runner.url)
+    measure = ctx.measure({k: v for k, v in processes.items() if k.startswith("runner")})
+    await wait_done(ctx, system, 0.0, accepted)
     sampler.stop()
     execs = await executions_of(system.db, ids)
-    result = _rates(execs, accepted, time.time())
+    result = rates(execs, accepted, time.time())
     ok = [e for e in execs if e["status"] == "ok"]
+    cpu = measure.done(len(ok))
     first = min(e["created_at"].timestamp() for e in ok)
     last = max(e["finished_at"].timestamp() for e in ok)
-    commands = {k: v for k, v in command_delta([], samples).items() if k not in STARTUP_ONLY}
     rss = sampler.between(first + (last - first) / 2, last)
     result.pop("e2e_s", None)
     result.pop("e2e_per_s", None)
     return {
-        "n": n, "accepted": accepted, "adjacent_ceiling": ceiling, **result,
-        "drain_s": round(last - first, 2),
-        "rt_runner": round(sum(commands.values()) / max(1, len(ok)), 2),
-        "commands": {"runner": commands}, "cpu_pct": cpu_pct,
-        **_rss(sampler, rss),
+        "n": n, "runners": runners, "accepted": accepted, "adjacent_ceiling": ceiling,
+        **result, "steady_per_s": steady_rate(ok), "drain_s": round(last - first, 2), **cpu,
+        **_rss(sampler, rss), "fill": filled,
     }
+
+
+def steady_rate(ok: list[dict[str, Any]]) -> float | None:
+    """Finishes per second between the 20th and the 90th percentile finish: the drain
+    rate without the consumer group's (re)balancing at the start or the tail."""
+    finished = sorted(e["finished_at"].timestamp() for e in ok if e["finished_at"])
+    if len(finished) < 10:
+        return None
+    lo, hi = int(0.2 * len(finished)), int(0.9 * len(finished)) - 1
+    span = finished[hi] - finished[lo]
+    return round((hi - lo) / span, 1) if span > 0 else None

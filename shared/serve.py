@@ -1,12 +1,14 @@
-"""Run a background loop next to a small HTTP server, stopping both on SIGTERM/SIGINT."""
+"""Run a background loop next to a small HTTP server, stopping both on SIGTERM/SIGINT;
+the event loop and HTTP parser every service is served with."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import signal
-from collections.abc import Generator
-from typing import Protocol
+from collections.abc import Coroutine, Generator
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -14,6 +16,27 @@ from fastapi import FastAPI
 from shared.logs import get_logger
 
 log = get_logger(__name__)
+T = TypeVar("T")
+
+# uvloop and httptools when installed (they are dependencies): measured faster than asyncio's
+# loop and h11 for workflows_svc (bench/serving.py, README "Performance"). uvicorn's "auto"
+# picks the same; naming them makes the choice visible and keeps it if "auto" changes.
+LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"
+
+
+def uvicorn_options() -> dict[str, str]:
+    """The `loop` and `http` arguments for uvicorn.run / uvicorn.Config."""
+    return {"loop": LOOP, "http": HTTP}
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on uvloop's event loop when installed (for a service's entry point)."""
+    if LOOP == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 class Loop(Protocol):
@@ -35,7 +58,7 @@ async def serve_with_loop(
 ) -> None:
     """Serve `app` and run `work` until a signal or until either ends; then stop both."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                            lifespan="off")
+                            lifespan="off", loop=LOOP, http=HTTP)
     server = _Server(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     min_interval_s: float = Field(default=1.0, ge=0)
     trigger_rate_limit: int = Field(default=60, ge=0, description="accepted triggers/min/workflow")
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    api_max_in_flight: int = Field(
+        default=64, ge=0,
+        description="requests workflows_svc handles at once; beyond it 503 + Retry-After (0 = off)",
+    )
     api_key: str | None = None
     test_fault_hooks: bool = False
     db_command_metrics: bool = Field(

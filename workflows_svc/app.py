@@ -12,6 +12,7 @@ from shared.http import install_error_handlers
 from shared.limits import install_limits
 from shared.ops import ReadyCheck, ops_router
 from shared.settings import Settings
+from shared.shedding import LoadShedder
 from workflows_svc.routes import executions, workflows
 from workflows_svc.service import WorkflowService
 
@@ -46,4 +47,6 @@ def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
     app.include_router(workflows.router)
     app.include_router(executions.router)
     app.include_router(ops_router())
+    # Outermost (added last): a shed request costs no routing, validation or metrics work.
+    app.add_middleware(LoadShedder, max_in_flight=settings.api_max_in_flight)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
@@ -19,10 +19,15 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     workflows, executions = db["workflows"], db["executions"]
     await workflows.create_index([("workflow_id", ASCENDING)], unique=True)
     await workflows.create_index([("status", ASCENDING), ("trigger.next_run", ASCENDING)])
+    await workflows.create_index([("trigger.next_run", ASCENDING)])  # earliest_next_run
     # Archived workflows with an execution still to settle (null archived_at is outside).
     await workflows.create_index([("archived_at", ASCENDING), ("trigger.execution_id", ASCENDING)])
     await executions.create_index([("id", ASCENDING)], unique=True)
     await executions.create_index([("workflow_id", ASCENDING), ("status", ASCENDING)])
+    # a workflow's executions newest first (the API's list and its cursor)
+    await executions.create_index(
+        [("workflow_id", ASCENDING), ("created_at", DESCENDING), ("id", DESCENDING)]
+    )
 
 
 async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | None) -> None:

@@ -1,0 +1,85 @@
+"""DB commands per trigger and per execution, counted by PyMongo command monitoring.
+
+Its own stack, the only one with `DB_COMMAND_METRICS=1` (the services then count every
+command they send in `db_commands_total{command}`); every other part runs the defaults,
+where the listener is off. The counts do not depend on the load, so a few hundred
+triggers per variant give them exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from bench.config import TRIGGER_CONCURRENCY
+from bench.drive import triggers
+from bench.infra import Context, System
+from bench.probes import Samples, command_delta, metric, scrape, wait_for
+from bench.seed import (
+    count_unreleased,
+    executions_of,
+    http_action,
+    insert,
+    log_action,
+    manual_doc,
+    utcnow,
+)
+from shared.models import Action
+
+STARTUP_ONLY = ("createIndexes", "listIndexes")
+
+
+async def run(ctx: Context) -> dict[str, Any]:
+    stack = ctx.new_stack("cmd", {"DB_COMMAND_METRICS": "1"})
+    await asyncio.to_thread(stack.start)
+    system = System(stack, ctx.database(stack.base_env()["DATABASE_NAME"]))
+    try:
+        log = await count(ctx, system, "log", log_action())
+        http = await count(ctx, system, "http", http_action(f"{await ctx.target_url()}/ok"))
+    finally:
+        await asyncio.to_thread(stack.stop)
+    return {"log": log, "http": http, "setting": "DB_COMMAND_METRICS=1 (this part only)"}
+
+
+async def _scrape_all(ctx: Context, system: System) -> dict[str, Samples]:
+    urls = {"api": system.api, "runner": system.runner.url, "scheduler": system.scheduler.url}
+    return {k: await scrape(ctx.http, url) for k, url in urls.items()}
+
+
+async def count(ctx: Context, system: System, variant: str, action: Action) -> dict[str, Any]:
+    n = ctx.sizes.commands_n
+    prefix = f"cmd-{variant}-{uuid.uuid4().hex[:6]}"
+    now = utcnow()
+    await insert(system.db, (manual_doc(f"{prefix}-{i:06d}", action, now) for i in range(n)))
+    before = await _scrape_all(ctx, system)
+    load = await triggers(system.apis, prefix, n, concurrency=min(TRIGGER_CONCURRENCY, n))
+    accepted = len(load.accepted)
+    ok_before = metric(before["runner"], "executions_total")
+
+    async def finished() -> bool:
+        done = metric(await scrape(ctx.http, system.runner.url), "executions_total")
+        return done - ok_before >= accepted and await count_unreleased(system.db) == 0
+
+    await wait_for(finished, timeout_s=60 + n / 10, what="executions to finish")
+    after = await _scrape_all(ctx, system)
+    execs = await executions_of(system.db, [f"{prefix}-{i:06d}" for i in range(n)])
+    ok = sum(1 for e in execs if e["status"] == "ok")
+    commands = {k: {c: v for c, v in command_delta(before[k], after[k]).items()
+                    if c not in STARTUP_ONLY} for k in before}
+    ticks = (metric(after["scheduler"], "scheduler_tick_duration_seconds_count")
+             - metric(before["scheduler"], "scheduler_tick_duration_seconds_count"))
+    api_total, runner_total = sum(commands["api"].values()), sum(commands["runner"].values())
+    return {
+        "n": n, "accepted": accepted, "ok": ok, "statuses": load.statuses(),
+        "per_trigger": round(api_total / max(1, accepted), 2),
+        "per_execution": round(runner_total / max(1, ok), 2),
+        "per_trigger_by_command": {c: round(v / max(1, accepted), 2)
+                                   for c, v in commands["api"].items()},
+        "per_execution_by_command": {c: round(v / max(1, ok), 2)
+                                     for c, v in commands["runner"].items()},
+        "scheduler_ticks": int(ticks),
+        "scheduler_per_tick": round(sum(commands["scheduler"].values()) / ticks, 2)
+        if ticks else None,
+        "scheduler_by_command": commands["scheduler"],
+    }
