@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +10,7 @@ from runner_svc.actions import DefaultActionRunner
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
+from shared import serve
 from shared.adapters.connect import (
     KafkaProbe,
     ensure_execution_topic,
@@ -92,4 +92,4 @@ def main() -> None:
     """Console entry point."""
     settings = Settings()
     configure_logging("runner_svc", settings.log_level)
-    asyncio.run(run(settings))
+    serve.run(run(settings))  # on uvloop where installed

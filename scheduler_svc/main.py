@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 
 from scheduler_svc.scheduler import FaultHook, Scheduler
+from shared import serve
 from shared.adapters.connect import (
     KafkaProbe,
     open_database,
@@ -78,4 +78,4 @@ def main() -> None:
     """Console entry point."""
     settings = Settings()
     configure_logging("scheduler_svc", settings.log_level)
-    asyncio.run(run(settings))
+    serve.run(run(settings))  # on uvloop where installed
