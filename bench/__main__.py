@@ -37,7 +37,7 @@ from bench import (
 )
 from bench.config import FULL, PARTS, SMOKE, non_defaults, service_env
 from bench.infra import Context
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNNERS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {

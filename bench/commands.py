@@ -25,7 +25,7 @@ from bench.seed import (
     manual_doc,
     utcnow,
 )
-from shared.models import Action
+from shared.domain.models import Action
 
 STARTUP_ONLY = ("createIndexes", "listIndexes")
 

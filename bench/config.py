@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from bench.infra import Context
 from bench.probes import Window, percentiles
 from bench.seed import execution_doc, insert, log_action, manual_doc, periodic_doc, utcnow
 from scheduler_svc.scheduler import Scheduler
+from shared.adapters.clock import SystemClock
+from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
-from shared.clock import SystemClock
-from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.models import ExecutionRequest
+from shared.domain.models import ExecutionRequest
 from workflows_svc.views import encode_cursor
 
 Doc = dict[str, Any]

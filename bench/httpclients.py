@@ -21,7 +21,7 @@ import psutil
 
 from bench.infra import Context
 from bench.probes import Window, percentiles
-from shared.settings import Settings
+from shared.infra.settings import Settings
 from tests.harness import ROOT
 
 # name -> (library, pool size (None: the runner's settings, 0: = concurrency), event loop,

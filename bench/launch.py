@@ -13,8 +13,8 @@ import signal
 
 import uvicorn
 
-from shared.logs import configure_logging
-from shared.settings import Settings
+from shared.infra.logs import configure_logging
+from shared.infra.settings import Settings
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from bench.config import SCHEDULER_INTERVAL_S
 from bench.infra import Context
 from bench.probes import Window, percentiles
 from bench.seed import executions_of, insert, periodic_doc, utcnow
-from shared.schedule import next_grid_slot
+from shared.domain.timing import next_grid_slot
 
 
 async def run(ctx: Context) -> dict[str, Any]:

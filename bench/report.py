@@ -127,7 +127,7 @@ def render(r: dict[str, Any]) -> list[str]:
         for part, error in r["errors"].items():
             lines += [f"### {part}", "", "```", error.strip(), "```", ""]
     lines += ["## Settings of the services", "",
-              "The defaults a user runs (`shared/settings.py`), except: "
+              "The defaults a user runs (`shared/infra/settings.py`), except: "
               + (", ".join(f"`{k}={v}`" for k, v in meta.get("non_default_settings", {}).items())
                  or "nothing")
               + "; `DB_COMMAND_METRICS=1` in the `commands` part only, `API_MAX_IN_FLIGHT=0` "
@@ -244,7 +244,7 @@ def _serving(r: dict[str, Any]) -> list[str]:
     json_rows = [[body, way, us] for body, ways in s["json"].items() for way, us in ways.items()]
     return [
         "## Serving: event loop and HTTP parser, JSON", "",
-        f"Default now: `{s['default']}` (shared/serve.py; uvicorn's \"auto\" picks the same). "
+        f"Default now: `{s['default']}` (shared/web/serve.py; uvicorn's \"auto\" picks the same). "
         "Variants measured in turn (each round starts at another), medians of the rounds.", "",
         *_table(["workflows_svc loop+parser", "rounds", "triggers/s (no runner)",
                  "API CPU ms / trigger", "answer p99 ms", "GET /health req/s",

@@ -9,9 +9,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.clock import to_ms
-from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.models import (
+from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
+from shared.domain.models import (
     Action,
     ActionResult,
     ActionResultStatus,
@@ -22,6 +21,7 @@ from shared.models import (
     TriggerType,
     Workflow,
 )
+from shared.domain.timing import to_ms
 
 Doc = dict[str, Any]
 INSERT_BATCH = 1000

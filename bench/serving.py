@@ -4,7 +4,7 @@ consuming, wrk at 32 connections) and CPU per trigger for each event loop + HTTP
 a faster JSON library would save per response.
 
 Variants are started through bench/launch.py (the services' own entry points with the loop
-and parser chosen); the product's default is what shared/serve.py names (uvloop +
+and parser chosen); the product's default is what shared/web/serve.py names (uvloop +
 httptools when installed, as uvicorn's "auto" picks).
 """
 
@@ -25,8 +25,8 @@ from bench.infra import Context, System
 from bench.probes import CpuMeter
 from bench.seed import insert, log_action, manual_doc, utcnow
 from bench.throughput import drain_backlog, fill
-from shared.mappers import WORKFLOW_HANDLER
-from shared.serve import uvicorn_options
+from shared.adapters.mappers import WORKFLOW_HANDLER
+from shared.web.serve import uvicorn_options
 from tests.harness import ServiceProcess
 
 

@@ -24,7 +24,7 @@ from bench.seed import (
     manual_doc,
     utcnow,
 )
-from shared.models import Action
+from shared.domain.models import Action
 from tests.harness import ServiceProcess
 
 

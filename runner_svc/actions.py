@@ -13,11 +13,11 @@ import httpx
 from runner_svc.bounded_body import ACCEPT_ENCODING, read_capped
 from runner_svc.pinned_transport import PinnedTransport
 from runner_svc.target_policy import DeniedTarget, TargetPolicy
-from shared.logs import get_logger
-from shared.metrics import ACTION_DURATION
-from shared.models import Action, ActionResult, ActionResultStatus, ActionType
-from shared.redact import mask_credentials, mask_library_logs
-from shared.settings import Settings
+from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.infra.logs import get_logger
+from shared.infra.metrics import ACTION_DURATION
+from shared.infra.redact import mask_credentials, mask_library_logs
+from shared.infra.settings import Settings
 
 log = get_logger(__name__)
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})

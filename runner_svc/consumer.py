@@ -7,10 +7,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from runner_svc.poison import PoisonHandler, decode
-from shared.codec import PoisonMessage
-from shared.logs import get_logger
-from shared.metrics import CONSUMED, CONSUMER_ERRORS
-from shared.models import ExecutionRequest
+from shared.domain.codec import PoisonMessage
+from shared.domain.models import ExecutionRequest
+from shared.infra.logs import get_logger
+from shared.infra.metrics import CONSUMED, CONSUMER_ERRORS
 from shared.ports import ConsumedMessage, MessageSource
 
 log = get_logger(__name__)

@@ -10,7 +10,7 @@ from runner_svc.actions import DefaultActionRunner
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
-from shared import serve
+from shared.adapters.clock import SystemClock
 from shared.adapters.connect import (
     KafkaProbe,
     ensure_execution_topic,
@@ -20,13 +20,13 @@ from shared.adapters.connect import (
     retry_startup,
 )
 from shared.adapters.kafka import KafkaDeadLetters, KafkaMessageSource, ensure_topic, make_producer
+from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
-from shared.clock import SystemClock
-from shared.logs import configure_logging, get_logger
-from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.ops import ops_app
-from shared.serve import serve_with_loop
-from shared.settings import Settings
+from shared.infra.logs import configure_logging, get_logger
+from shared.infra.settings import Settings
+from shared.web import serve
+from shared.web.ops import ops_app
+from shared.web.serve import serve_with_loop
 
 DEFAULT_PORT = 8083
 log = get_logger(__name__)

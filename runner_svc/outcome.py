@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.domain.models import Execution, ExecutionStatus, TriggerStatus, Workflow
 from shared.domain.schedules import schedule_for
-from shared.models import Execution, ExecutionStatus, TriggerStatus, Workflow
+from shared.domain.timing import backoff_s
 from shared.ports import Release
-from shared.schedule import backoff_s
 
 
 def first_action_to_run(execution: Execution) -> int:

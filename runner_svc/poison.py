@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from shared.codec import PoisonMessage, decode_request
-from shared.logs import get_logger
-from shared.metrics import CONSUMER_ERRORS, DEAD_LETTERS
-from shared.models import ExecutionRequest
+from shared.domain.codec import PoisonMessage, decode_request
+from shared.domain.models import ExecutionRequest
+from shared.infra.logs import get_logger
+from shared.infra.metrics import CONSUMER_ERRORS, DEAD_LETTERS
 from shared.ports import ConsumedMessage, DeadLetterSink
 
 log = get_logger(__name__)

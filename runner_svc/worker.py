@@ -10,15 +10,15 @@ import structlog
 
 from runner_svc.actions import ActionRunner
 from runner_svc.outcome import first_action_to_run, give_up, release_for, settle
-from shared.logs import get_logger
-from shared.metrics import EXECUTIONS, SKIPPED_REQUESTS
-from shared.models import (
+from shared.domain.models import (
     ActionResultStatus,
     Execution,
     ExecutionRequest,
     ExecutionStatus,
     Workflow,
 )
+from shared.infra.logs import get_logger
+from shared.infra.metrics import EXECUTIONS, SKIPPED_REQUESTS
 from shared.ports import Clock, ExecutionRepository, WorkflowRepository
 
 log = get_logger(__name__)
@@ -91,7 +91,7 @@ class ExecutionWorker:
             return None
         finally:
             # Not cancelled: a PyMongo operation cancelled mid-flight can wedge the client
-            # (see shared.ops._passed); the heartbeat ends after its current write.
+            # (see shared.web.ops._passed); the heartbeat ends after its current write.
             attempt_over.set()
             await heartbeat
             release = release_for(

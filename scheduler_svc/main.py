@@ -6,7 +6,7 @@ import os
 import signal
 
 from scheduler_svc.scheduler import FaultHook, Scheduler
-from shared import serve
+from shared.adapters.clock import SystemClock
 from shared.adapters.connect import (
     KafkaProbe,
     open_database,
@@ -15,15 +15,15 @@ from shared.adapters.connect import (
     retry_startup,
 )
 from shared.adapters.kafka import KafkaPublisher
+from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.adapters.mongo_indexes import apply_retention
 from shared.adapters.mongo_watch import MongoNextRunWatch
-from shared.clock import SystemClock
-from shared.logs import configure_logging, get_logger
-from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.ops import ops_app
-from shared.serve import serve_with_loop
-from shared.settings import Settings
+from shared.infra.logs import configure_logging, get_logger
+from shared.infra.settings import Settings
+from shared.web import serve
+from shared.web.ops import ops_app
+from shared.web.serve import serve_with_loop
 
 DEFAULT_PORT = 8082
 log = get_logger(__name__)

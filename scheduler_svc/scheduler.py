@@ -11,9 +11,15 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from scheduler_svc.wakeups import WakeUps, cancel_quietly
-from shared.logs import get_logger
-from shared.metrics import DISPATCHES, EXECUTIONS, SCHEDULER_TICK
-from shared.models import Execution, ExecutionRequest, ExecutionStatus, TriggerStatus, Workflow
+from shared.domain.models import (
+    Execution,
+    ExecutionRequest,
+    ExecutionStatus,
+    TriggerStatus,
+    Workflow,
+)
+from shared.infra.logs import get_logger
+from shared.infra.metrics import DISPATCHES, EXECUTIONS, SCHEDULER_TICK
 from shared.ports import (
     Clock,
     DueWorkflow,
@@ -22,7 +28,7 @@ from shared.ports import (
     NextRunWatch,
     WorkflowRepository,
 )
-from shared.settle import settle_archived
+from shared.service_layer.settle import settle_archived
 
 log = get_logger(__name__)
 CLAIM_CONCURRENCY = 32
@@ -172,7 +178,7 @@ class Scheduler:
         report.recovered += len(requests)
 
     async def _settle_archived(self, now: datetime, report: TickReport) -> None:
-        """Cancel what archiving stopped and nobody settled (see `shared.settle`)."""
+        """Cancel what archiving stopped and nobody settled (see `shared.service_layer.settle`)."""
         archived = await self._workflows.find_archived_unsettled(limit=self._batch_size)
 
         async def settle(workflow: Workflow) -> Execution | None:

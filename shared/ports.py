@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shared.domain.models import (
+    Execution,
+    ExecutionRequest,
+    ExecutionStatus,
+    TriggerStatus,
+    Workflow,
+)
 from shared.domain.schedules import Schedule
-from shared.models import Execution, ExecutionRequest, ExecutionStatus, TriggerStatus, Workflow
 
 
 class Clock(Protocol):

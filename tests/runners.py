@@ -9,7 +9,7 @@ import pytest_asyncio
 
 from runner_svc.actions import DefaultActionRunner
 from runner_svc.target_policy import TargetPolicy
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 
 class Runners:

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
-from shared.http import install_error_handlers
-from shared.limits import install_limits
-from shared.ops import ReadyCheck, ops_router
-from shared.settings import Settings
-from shared.shedding import LoadShedder
+from shared.infra.settings import Settings
+from shared.web.errors import install_error_handlers
+from shared.web.limits import install_limits
+from shared.web.ops import ReadyCheck, ops_router
+from shared.web.shedding import LoadShedder
 from workflows_svc.routes import executions, workflows
 from workflows_svc.service import WorkflowService
 

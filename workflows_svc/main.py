@@ -10,14 +10,14 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from pymongo.errors import PyMongoError
 
+from shared.adapters.clock import SystemClock
 from shared.adapters.connect import KafkaProbe, open_database, open_producer, ping_database
 from shared.adapters.kafka import KafkaPublisher
+from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
-from shared.clock import SystemClock
-from shared.http import error_response
-from shared.logs import configure_logging, get_logger
-from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.settings import Settings
+from shared.infra.logs import configure_logging, get_logger
+from shared.infra.settings import Settings
+from shared.web.errors import error_response
 from workflows_svc.app import Wired, create_app
 from workflows_svc.service import WorkflowService
 

@@ -7,11 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from shared.domain.schedules import schedule_for
-from shared.errors import Conflict, InvalidInput, NotFound, RateLimited
-from shared.logs import get_logger
-from shared.metrics import TRIGGERS
-from shared.models import (
+from shared.domain.errors import Conflict, InvalidInput, NotFound, RateLimited
+from shared.domain.models import (
     Action,
     ActionType,
     Execution,
@@ -24,6 +21,10 @@ from shared.models import (
     Workflow,
     WorkflowStatus,
 )
+from shared.domain.schedules import schedule_for
+from shared.domain.timing import MAX_INTERVAL_MS, parse_interval_ms, rate_window_start
+from shared.infra.logs import get_logger
+from shared.infra.metrics import TRIGGERS
 from shared.ports import (
     Clock,
     ExecutionRepository,
@@ -31,8 +32,7 @@ from shared.ports import (
     TriggerClaim,
     WorkflowRepository,
 )
-from shared.schedule import MAX_INTERVAL_MS, parse_interval_ms, rate_window_start
-from shared.settle import settle_archived
+from shared.service_layer.settle import settle_archived
 from workflows_svc.schemas import HttpActionIn, LogActionIn, WorkflowCreate
 
 log = get_logger(__name__)

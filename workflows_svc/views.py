@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import InvalidInput
-from shared.models import Execution, Workflow
-from shared.schedule import seconds_until
+from shared.domain.errors import InvalidInput
+from shared.domain.models import Execution, Workflow
+from shared.domain.timing import seconds_until
 from workflows_svc.schemas import (
     ActionOut,
     ExecutionOut,

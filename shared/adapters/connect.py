@@ -14,9 +14,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.adapters.kafka import ProducerHandle, ensure_topic, make_consumer, make_producer
 from shared.adapters.mongo import ensure_indexes
-from shared.logs import get_logger
-from shared.metrics import DB_COMMANDS
-from shared.settings import Settings
+from shared.infra.logs import get_logger
+from shared.infra.metrics import DB_COMMANDS
+from shared.infra.settings import Settings
 
 log = get_logger(__name__)
 STARTUP_DEADLINE_S = 120.0

@@ -17,10 +17,10 @@ from aiokafka.errors import (
     TopicAlreadyExistsError,
 )
 
-from shared.codec import MAX_MESSAGE_BYTES, encode_request
-from shared.errors import Unavailable
-from shared.logs import get_logger
-from shared.models import ExecutionRequest
+from shared.domain.codec import MAX_MESSAGE_BYTES, encode_request
+from shared.domain.errors import Unavailable
+from shared.domain.models import ExecutionRequest
+from shared.infra.logs import get_logger
 from shared.ports import ConsumedMessage
 
 log = get_logger(__name__)

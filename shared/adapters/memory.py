@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.adapters.memory_executions import InMemoryExecutionRepository, InMemoryPublisher
-from shared.domain.schedules import schedule_for
-from shared.errors import Conflict
-from shared.models import (
+from shared.domain.errors import Conflict
+from shared.domain.models import (
     Lock,
     RateWindow,
     TriggerStatus,
@@ -19,6 +18,7 @@ from shared.models import (
     Workflow,
     WorkflowStatus,
 )
+from shared.domain.schedules import schedule_for
 from shared.ports import DueWorkflow, Release, TriggerClaim
 
 __all__ = ["InMemoryExecutionRepository", "InMemoryPublisher", "InMemoryWorkflowRepository"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.errors import Unavailable
-from shared.models import Execution, ExecutionRequest, ExecutionStatus
+from shared.domain.errors import Unavailable
+from shared.domain.models import Execution, ExecutionRequest, ExecutionStatus
 
 
 class InMemoryExecutionRepository:

@@ -11,12 +11,12 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from shared.adapters.mappers import EntityHandler
 from shared.adapters.mongo_executions import MongoExecutionRepository
 from shared.adapters.mongo_indexes import ensure_indexes
+from shared.domain.errors import Conflict
+from shared.domain.models import Trigger, TriggerStatus, Workflow
 from shared.domain.schedules import schedule_for
-from shared.errors import Conflict
-from shared.mappers import EntityHandler
-from shared.models import Trigger, TriggerStatus, Workflow
 from shared.ports import DueWorkflow, Release, TriggerClaim
 
 __all__ = ["MongoExecutionRepository", "MongoWorkflowRepository", "ensure_indexes"]

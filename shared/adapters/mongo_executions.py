@@ -8,8 +8,8 @@ from typing import Any
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.mappers import EntityHandler
-from shared.models import Execution, ExecutionStatus
+from shared.adapters.mappers import EntityHandler
+from shared.domain.models import Execution, ExecutionStatus
 
 Doc = dict[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure, PyMongoError
 
-from shared.logs import get_logger
+from shared.infra.logs import get_logger
 
 log = get_logger(__name__)
 Doc = dict[str, Any]

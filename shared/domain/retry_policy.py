@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.schedule import backoff_s
+from shared.domain.timing import backoff_s
 
 V1_ATTEMPTS = 4
 

@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from shared.domain.cron import CronSpec, next_cron_slot
-from shared.models import Trigger, TriggerType
-from shared.schedule import next_grid_slot
+from shared.domain.models import Trigger, TriggerType
+from shared.domain.timing import next_grid_slot
 
 DEFAULT_CATCHUP_WINDOW = timedelta(hours=1)
 

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.adapters.connect import ensure_execution_topic
-from shared.settings import Settings
+from shared.infra.settings import Settings
 from tests.cluster.cluster import Cluster
 from tests.polling import eventually
 

@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient
 
+from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.memory import InMemoryExecutionRepository, InMemoryWorkflowRepository
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository, ensure_indexes
-from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.ports import ExecutionRepository, WorkflowRepository
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.clock import FakeClock, to_ms
-from shared.models import (
+from shared.domain.models import (
     Action,
     ActionType,
     Trigger,
@@ -15,7 +14,9 @@ from shared.models import (
     Workflow,
     WorkflowStatus,
 )
+from shared.domain.timing import to_ms
 from shared.ports import Release, TriggerClaim, WorkflowRepository
+from tests.fakes.clock import FakeClock
 
 # A start time with a sub-second part, so a lost millisecond would show.
 T0 = FakeClock(datetime.fromisoformat("2026-03-04T05:06:07.123+00:00")).now()

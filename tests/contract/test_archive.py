@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.models import TriggerStatus, WorkflowStatus
+from shared.domain.models import TriggerStatus, WorkflowStatus
 from shared.ports import Release
 from tests.contract.conftest import Repos
 from tests.contract.helpers import T0, assert_utc_ms, at, back_to_idle, claim, manual, periodic

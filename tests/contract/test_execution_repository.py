@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
+from shared.domain.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
 from tests.contract.conftest import Repos
 from tests.contract.helpers import assert_utc_ms, at
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.mappers import WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoWorkflowRepository
-from shared.mappers import WORKFLOW_HANDLER
-from shared.models import WorkflowStatus
+from shared.domain.models import WorkflowStatus
 from tests.contract.helpers import at, claim, manual
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from shared.domain.models import Lock, TriggerStatus, WorkflowStatus
 from shared.domain.schedules import PeriodicSchedule
-from shared.models import Lock, TriggerStatus, WorkflowStatus
 from shared.ports import DueWorkflow, Release
 from tests.contract.conftest import Repos
 from tests.contract.helpers import T0, assert_utc_ms, at, back_to_idle, claim, manual, periodic

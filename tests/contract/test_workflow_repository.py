@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import Conflict
-from shared.models import Lock, RateWindow, TriggerStatus, Workflow, WorkflowStatus
+from shared.domain.errors import Conflict
+from shared.domain.models import Lock, RateWindow, TriggerStatus, Workflow, WorkflowStatus
 from tests.contract.conftest import Repos
 from tests.contract.helpers import (
     assert_utc_ms,

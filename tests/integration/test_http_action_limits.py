@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 from runner_svc.actions import DefaultActionRunner
 from runner_svc.target_policy import Network, TargetPolicy
 from runner_svc.worker import ExecutionWorker
-from shared.models import (
+from shared.domain.models import (
     Action,
     ActionResult,
     ActionResultStatus,
@@ -28,10 +28,10 @@ from shared.models import (
     ExecutionStatus,
     WorkflowStatus,
 )
-from shared.settings import Settings
+from shared.infra.settings import Settings
+from tests.fakes import Harness, manual_workflow
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
-from tests.unit.fakes import Harness, manual_workflow
 
 BOUND_S = 20.0  # every action here must end well within this
 OK, FAILED = ActionResultStatus.OK, ActionResultStatus.FAILED

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from runner_svc.actions import DefaultActionRunner
 from runner_svc.target_policy import Network, TargetPolicy
-from shared.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
 from tests.polling import eventually_sync
 
 BOUND_S = 20.0  # an action that must end does so well within this

@@ -16,7 +16,7 @@ import pytest
 
 from runner_svc.actions import DefaultActionRunner
 from runner_svc.target_policy import TargetPolicy
-from shared.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
 

@@ -16,10 +16,10 @@ from structlog.testing import capture_logs
 
 from runner_svc.target_policy import TargetPolicy
 from runner_svc.worker import ExecutionWorker
-from shared.models import Action, ActionType
+from shared.domain.models import Action, ActionType
+from tests.fakes import Harness, manual_workflow
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
-from tests.unit.fakes import Harness, manual_workflow
 
 SECRETS = ("s3cret-pw", "hunter2-pw", "t0ken-pw", "alice", "bob", "carol", "dave")
 # The default deny-list (169.254.0.0/16 among it) with the target's address allowed.

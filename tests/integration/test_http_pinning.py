@@ -17,9 +17,9 @@ import pytest_asyncio
 
 from runner_svc.actions import DefaultActionRunner
 from runner_svc.target_policy import TargetPolicy
-from shared.models import Action, ActionResult, ActionResultStatus, ActionType
-from shared.settings import Settings
-from tests.fake_dns import FakeDns
+from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.infra.settings import Settings
+from tests.fakes.dns import FakeDns
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
 from tests.tls_server import TlsServer, self_signed

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from runner_svc.actions import DefaultActionRunner
-from shared.models import Action, ActionResult, ActionResultStatus, ActionType
-from shared.settings import Settings
+from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
+from shared.infra.settings import Settings
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
 

@@ -14,8 +14,8 @@ from aiokafka.errors import KafkaConnectionError
 
 from runner_svc.consumer import ConsumerLoop
 from shared.adapters.kafka import KafkaMessageSource, KafkaPublisher, make_consumer, make_producer
-from shared.errors import Unavailable
-from shared.models import ExecutionRequest
+from shared.domain.errors import Unavailable
+from shared.domain.models import ExecutionRequest
 from tests.integration.conftest import TOPIC_PARTITIONS
 from tests.polling import eventually
 

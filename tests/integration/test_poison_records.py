@@ -21,8 +21,8 @@ from shared.adapters.kafka import (
     ensure_topic,
     make_consumer,
 )
-from shared.codec import MAX_MESSAGE_BYTES
-from shared.models import ExecutionRequest
+from shared.domain.codec import MAX_MESSAGE_BYTES
+from shared.domain.models import ExecutionRequest
 from tests.integration.conftest import TOPIC_PARTITIONS
 from tests.polling import eventually
 

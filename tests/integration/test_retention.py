@@ -12,11 +12,11 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.adapters.mappers import EXECUTION_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository, ensure_indexes
 from shared.adapters.mongo_indexes import RETENTION_INDEX, apply_retention
-from shared.clock import to_ms
-from shared.mappers import EXECUTION_HANDLER
-from shared.models import Execution, ExecutionStatus
+from shared.domain.models import Execution, ExecutionStatus
+from shared.domain.timing import to_ms
 from tests.polling import eventually
 
 pytestmark = pytest.mark.integration

@@ -14,12 +14,12 @@ import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient, monitoring
 
+from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.memory import InMemoryPublisher
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository, ensure_indexes
-from shared.clock import FakeClock
-from shared.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.models import Action, ActionType, Trigger, TriggerType, Workflow
+from shared.domain.models import Action, ActionType, Trigger, TriggerType, Workflow
 from shared.ports import Release
+from tests.fakes.clock import FakeClock
 from workflows_svc.service import WorkflowService
 
 pytestmark = pytest.mark.integration

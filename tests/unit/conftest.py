@@ -17,11 +17,11 @@ from shared.adapters.memory import (
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
-from shared.clock import FakeClock
-from shared.models import TriggerStatus
-from shared.ops import ReadyCheck
+from shared.domain.models import TriggerStatus
+from shared.infra.settings import Settings
 from shared.ports import Release
-from shared.settings import Settings
+from shared.web.ops import ReadyCheck
+from tests.fakes.clock import FakeClock
 from workflows_svc.app import Wired, create_app
 from workflows_svc.service import WorkflowService
 

@@ -16,11 +16,11 @@ from shared.adapters.memory import (
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
-from shared.clock import FakeClock
-from shared.models import Action, ExecutionStatus
-from shared.settle import ARCHIVED_REASON
+from shared.domain.models import Action, ExecutionStatus
+from shared.service_layer.settle import ARCHIVED_REASON
+from tests.fakes import ScriptedActionRunner
+from tests.fakes.clock import FakeClock
 from tests.unit.conftest import CreateWorkflow
-from tests.unit.fakes import ScriptedActionRunner
 
 DEADLINE_S = 5.0
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from shared.adapters.memory import InMemoryWorkflowRepository
-from shared.clock import FakeClock
-from shared.models import ActionType, TriggerType, WorkflowStatus
+from shared.domain.models import ActionType, TriggerType, WorkflowStatus
+from tests.fakes.clock import FakeClock
 
 LOG = {"type": "log", "message": "hello"}
 HTTP = {"type": "http-request", "url": "https://example.com/hook", "method": "POST"}

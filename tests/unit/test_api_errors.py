@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from shared.adapters.memory import InMemoryExecutionRepository
-from shared.models import Execution
-from shared.ops import ReadyCheck
-from shared.settings import Settings
+from shared.domain.models import Execution
+from shared.infra.settings import Settings
+from shared.web.ops import ReadyCheck
 from tests.unit.conftest import CreateWorkflow
 from workflows_svc.app import Wired, create_app
 from workflows_svc.service import WorkflowService

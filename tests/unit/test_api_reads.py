@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from shared.adapters.memory import InMemoryExecutionRepository
-from shared.clock import FakeClock
-from shared.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
-from shared.ops import ReadyCheck
+from shared.domain.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
+from shared.web.ops import ReadyCheck
+from tests.fakes.clock import FakeClock
 from tests.unit.conftest import CreateWorkflow
 
 

@@ -13,9 +13,9 @@ from shared.adapters.memory import (
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
-from shared.clock import FakeClock
-from shared.models import TriggerStatus, WorkflowStatus
+from shared.domain.models import TriggerStatus, WorkflowStatus
 from shared.ports import TriggerClaim
+from tests.fakes.clock import FakeClock
 from tests.unit.conftest import CreateWorkflow, FinishRun
 
 TRIGGERED = {"status": "workflow triggered"}

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 LOG = {"type": "log", "message": "hello"}
 HTTP = {"type": "http-request", "url": "https://example.com/hook", "method": "POST"}

@@ -1,4 +1,4 @@
-"""shared/codec.py: ExecutionRequest <-> Kafka message bytes, and poison messages."""
+"""shared/domain/codec.py: ExecutionRequest <-> Kafka message bytes, and poison messages."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from shared.codec import MAX_MESSAGE_BYTES, PoisonMessage, decode_request, encode_request
-from shared.models import ExecutionRequest
+from shared.domain.codec import MAX_MESSAGE_BYTES, PoisonMessage, decode_request, encode_request
+from shared.domain.models import ExecutionRequest
 
 
 def test_round_trip_keyed_by_workflow_id() -> None:

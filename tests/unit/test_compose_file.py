@@ -72,7 +72,7 @@ def test_services_listen_on_all_interfaces_in_containers(compose: dict[str, Any]
 def test_outside_containers_the_default_host_stays_loopback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shared.settings import Settings
+    from shared.infra.settings import Settings
 
     monkeypatch.delenv("HOST", raising=False)
     assert Settings().host == "127.0.0.1"

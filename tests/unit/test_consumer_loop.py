@@ -12,10 +12,10 @@ from prometheus_client import REGISTRY
 
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
-from shared.codec import MAX_MESSAGE_BYTES
-from shared.models import ExecutionRequest
+from shared.domain.codec import MAX_MESSAGE_BYTES
+from shared.domain.models import ExecutionRequest
+from tests.fakes import FakeDeadLetters, FakeMessageSource, message
 from tests.polling import eventually
-from tests.unit.fakes import FakeDeadLetters, FakeMessageSource, message
 
 DEADLINE_S = 5.0
 

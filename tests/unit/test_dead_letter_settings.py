@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,7 @@ from shared.adapters.memory import (
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
-from shared.clock import FakeClock
-from shared.models import (
+from shared.domain.models import (
     Action,
     ActionResult,
     ActionResultStatus,
@@ -37,7 +36,8 @@ from shared.models import (
     TriggerType,
     Workflow,
 )
-from shared.settings import Settings
+from shared.infra.settings import Settings
+from tests.fakes.clock import FakeClock
 from workflows_svc.app import Wired, create_app
 from workflows_svc.service import WorkflowService
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from shared.models import ExecutionStatus, WorkflowStatus
-from tests.unit.fakes import Harness, ScriptedActionRunner, manual_workflow
+from shared.domain.models import ExecutionStatus, WorkflowStatus
+from tests.fakes import Harness, ScriptedActionRunner, manual_workflow
 
 
 @pytest.fixture

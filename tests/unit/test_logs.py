@@ -10,7 +10,7 @@ import uuid
 
 from prometheus_client import REGISTRY
 
-from shared.logs import RepeatFilter, json_handler
+from shared.infra.logs import RepeatFilter, json_handler
 
 
 def _record(msg: str, name: str = "aiokafka") -> logging.LogRecord:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from runner_svc.outcome import first_action_to_run, next_run_after, release_for, settle
-from shared.clock import FakeClock
-from shared.models import Execution, ExecutionStatus, TriggerStatus
-from tests.unit.fakes import manual_workflow, periodic_workflow
+from shared.domain.models import Execution, ExecutionStatus, TriggerStatus
+from tests.fakes import manual_workflow, periodic_workflow
+from tests.fakes.clock import FakeClock
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=5)

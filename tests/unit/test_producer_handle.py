@@ -10,8 +10,8 @@ import pytest
 from aiokafka.errors import KafkaConnectionError, OutOfOrderSequenceNumber
 
 from shared.adapters.kafka import KafkaPublisher, ProducerHandle
-from shared.errors import Unavailable
-from shared.models import ExecutionRequest
+from shared.domain.errors import Unavailable
+from shared.domain.models import ExecutionRequest
 
 
 class FakeProducer:

@@ -8,7 +8,7 @@ from pathlib import Path
 from prometheus_client import REGISTRY
 
 from runner_svc.consumer import ConsumerLoop
-from tests.unit.fakes import FakeMessageSource, Harness, ScriptedActionRunner, message
+from tests.fakes import FakeMessageSource, Harness, ScriptedActionRunner, message
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 COUNTERS = ("consumer_errors_total", "runner_skipped_requests_total")

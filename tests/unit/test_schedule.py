@@ -1,4 +1,4 @@
-"""shared/schedule.py: intervals, the periodic grid, backoff, rate windows."""
+"""shared/domain/timing.py: intervals, the periodic grid, backoff, rate windows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.schedule import (
+from shared.domain.timing import (
     MAX_INTERVAL_MS,
     backoff_s,
     next_grid_slot,

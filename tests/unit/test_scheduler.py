@@ -11,10 +11,10 @@ from prometheus_client import REGISTRY
 from scheduler_svc.scheduler import Scheduler
 from scheduler_svc.wakeups import wake_delay_s
 from shared.adapters.memory import InMemoryPublisher, InMemoryWorkflowRepository
-from shared.models import TriggerStatus, WorkflowStatus
+from shared.domain.models import TriggerStatus, WorkflowStatus
 from shared.ports import DueWorkflow
+from tests.fakes import Harness, ScriptedActionRunner, manual_workflow, periodic_workflow
 from tests.polling import eventually
-from tests.unit.fakes import Harness, ScriptedActionRunner, manual_workflow, periodic_workflow
 
 DEADLINE_S = 5.0
 

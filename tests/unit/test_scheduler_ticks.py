@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import pytest
 
 from shared.adapters.memory import InMemoryPublisher
-from shared.clock import FakeClock
-from shared.models import ExecutionRequest, ExecutionStatus
+from shared.domain.models import ExecutionRequest, ExecutionStatus
+from tests.fakes import Harness, ScriptedActionRunner, manual_workflow, periodic_workflow
+from tests.fakes.clock import FakeClock
 from tests.polling import eventually
-from tests.unit.fakes import Harness, ScriptedActionRunner, manual_workflow, periodic_workflow
 
 DEADLINE_S = 5.0
 

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from scheduler_svc.wakeups import WakeUps
 from shared.adapters.memory import InMemoryPublisher
-from shared.clock import FakeClock
+from tests.fakes import Harness, periodic_workflow
+from tests.fakes.clock import FakeClock
 from tests.polling import eventually
-from tests.unit.fakes import Harness, periodic_workflow
 
 DEADLINE_S = 5.0
 LONG_INTERVAL_S = 60 * DEADLINE_S  # only a nudge can wake the scheduler within the deadline

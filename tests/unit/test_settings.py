@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 
 def settings(**env: str) -> Settings:

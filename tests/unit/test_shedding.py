@@ -1,4 +1,4 @@
-"""Load shedding (shared/shedding.py): N requests held open, the N+1th is shed with 503.
+"""Load shedding (shared/web/shedding.py): N requests held open, the N+1th is shed with 503.
 
 Deterministic: the admitted requests wait on an event the test sets, so "in flight" is
 exactly what the test holds; no timing is asserted.
@@ -19,11 +19,11 @@ from shared.adapters.memory import (
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
-from shared.clock import FakeClock
-from shared.models import ExecutionRequest
-from shared.ops import ReadyCheck
-from shared.settings import Settings
-from shared.shedding import SHED, LoadShedder
+from shared.domain.models import ExecutionRequest
+from shared.infra.settings import Settings
+from shared.web.ops import ReadyCheck
+from shared.web.shedding import SHED, LoadShedder
+from tests.fakes.clock import FakeClock
 from workflows_svc.app import Wired, create_app
 from workflows_svc.service import WorkflowService
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from runner_svc.target_policy import DeniedTarget, TargetPolicy
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 # The class defaults, whatever the environment of the test run says.
 DEFAULTS = Settings(_env_file=None, http_deny_networks="", http_allow_networks="")  # type: ignore[call-arg]

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from shared.adapters.memory import InMemoryWorkflowRepository
-from shared.errors import Unavailable
-from shared.models import (
+from shared.domain.errors import Unavailable
+from shared.domain.models import (
     Action,
     ActionResultStatus,
     Execution,
@@ -19,14 +19,14 @@ from shared.models import (
     WorkflowStatus,
 )
 from shared.ports import Release
-from tests.polling import eventually
-from tests.unit.fakes import (
+from tests.fakes import (
     ActionHook,
     Harness,
     ScriptedActionRunner,
     manual_workflow,
     periodic_workflow,
 )
+from tests.polling import eventually
 
 OK, FAILED = ActionResultStatus.OK, ActionResultStatus.FAILED
 DEADLINE_S = 5.0

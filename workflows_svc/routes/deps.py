@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shared.errors import UnsupportedMediaType
+from shared.domain.errors import UnsupportedMediaType
 from workflows_svc.service import WorkflowService
 
 

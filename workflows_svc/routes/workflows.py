@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from shared.models import ExecutionStatus
+from shared.domain.models import ExecutionStatus
 from workflows_svc.routes.deps import ServiceDep, error_responses, require_json
 from workflows_svc.schemas import (
     CreatedOut,

@@ -12,6 +12,11 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
 MAX_INTERVAL_MS = 366 * 24 * 3_600_000
 
 
+def to_ms(moment: datetime) -> datetime:
+    """Truncate to the millisecond precision BSON dates keep."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def parse_interval_ms(text: str) -> int | None:
     """`"30s"`, `"5m"`, `"1h"` -> milliseconds; None for anything else."""
     match = _INTERVAL.fullmatch(text)

@@ -6,7 +6,7 @@ import json
 
 from pydantic import ValidationError
 
-from shared.models import ExecutionRequest
+from shared.domain.models import ExecutionRequest
 
 MAX_MESSAGE_BYTES = 64 * 1024
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.schedule import parse_duration_s
+from shared.domain.timing import parse_duration_s
 
 # Always denied unless HTTP_ALLOW_NETWORKS lists them: "this host" (0.0.0.0/8 and :: reach the
 # host itself), loopback, link-local, and the cloud metadata addresses (169.254.169.254 is in

@@ -17,9 +17,8 @@ from shared.adapters.memory import (
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
-from shared.clock import FakeClock
-from shared.errors import Unavailable
-from shared.models import (
+from shared.domain.errors import Unavailable
+from shared.domain.models import (
     Action,
     ActionResult,
     ActionResultStatus,
@@ -31,6 +30,7 @@ from shared.models import (
     Workflow,
 )
 from shared.ports import ConsumedMessage, TriggerClaim
+from tests.fakes.clock import FakeClock
 
 ActionHook = Callable[[Action], Awaitable[None]]
 DEFAULT_KINDS = ("log", "http-request", "log")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared.http import install_error_handlers
+from shared.web.errors import install_error_handlers
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 

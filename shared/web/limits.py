@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.http import amend_openapi, error_response, operations
-from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label, route_label
+from shared.infra.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label, route_label
+from shared.web.errors import amend_openapi, error_response, operations
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
 

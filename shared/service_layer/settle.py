@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.models import Execution, ExecutionStatus, Workflow, WorkflowStatus
+from shared.domain.models import Execution, ExecutionStatus, Workflow, WorkflowStatus
 from shared.ports import ExecutionRepository, WorkflowRepository
 
 ARCHIVED_REASON = "workflow archived before the execution finished"

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from shared.errors import (
+from shared.domain.errors import (
     Conflict,
     DomainError,
     InvalidInput,

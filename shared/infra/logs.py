@@ -11,7 +11,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict
 
-from shared.metrics import LOG_LINES_SUPPRESSED
+from shared.infra.metrics import LOG_LINES_SUPPRESSED
 
 _SHARED: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,

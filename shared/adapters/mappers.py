@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from shared.models import Execution, Workflow
+from shared.domain.models import Execution, Workflow
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,20 +1,10 @@
-"""Clocks: the system clock and a settable one for tests."""
+"""A clock that moves only when told to."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-
-def to_ms(moment: datetime) -> datetime:
-    """Truncate to the millisecond precision BSON dates keep."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-class SystemClock:
-    """Wall-clock UTC time, truncated to milliseconds."""
-
-    def now(self) -> datetime:
-        return to_ms(datetime.now(UTC))
+from shared.domain.timing import to_ms
 
 
 class FakeClock:

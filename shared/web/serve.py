@@ -13,7 +13,7 @@ from typing import Any, Protocol, TypeVar
 import uvicorn
 from fastapi import FastAPI
 
-from shared.logs import get_logger
+from shared.infra.logs import get_logger
 
 log = get_logger(__name__)
 T = TypeVar("T")
