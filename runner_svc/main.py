@@ -11,17 +11,9 @@ from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
 from shared.adapters.clock import SystemClock
-from shared.adapters.connect import (
-    KafkaProbe,
-    ensure_execution_topic,
-    open_consumer,
-    open_database,
-    ping_database,
-    retry_startup,
-)
-from shared.adapters.kafka import KafkaDeadLetters, KafkaMessageSource, ensure_topic, make_producer
-from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
+from shared.adapters.connect import KafkaProbe, ensure_execution_topic, retry_startup
+from shared.adapters.kafka import KafkaDeadLetters, ensure_topic, make_producer
+from shared.adapters.wiring import open_consumer, open_stores
 from shared.infra.logs import configure_logging, get_logger
 from shared.infra.settings import Settings
 from shared.web import serve
@@ -57,34 +49,30 @@ async def run(settings: Settings) -> None:
     runner_id = settings.runner_id or uuid.uuid4().hex[:8]
     await ensure_execution_topic(settings)
     async with (
-        open_database(settings, background=True) as db,
+        open_stores(settings, background=True) as stores,
         DefaultActionRunner.from_settings(settings) as actions,
         _poison_handler(settings) as on_poison,
+        open_consumer(settings) as source,
     ):
         worker = ExecutionWorker(
-            workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
-            executions=MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),
+            workflows=stores.workflows, executions=stores.executions,
             actions=actions, clock=SystemClock(), retries=settings.execution_retries,
             lease_s=settings.lock_lease_s, backoff_scale=settings.retry_backoff_scale,
             max_interrupted_attempts=settings.max_interrupted_attempts,
         )
-        consumer = open_consumer(settings)
-        source = KafkaMessageSource(consumer, settings.kafka_topic)
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency,
             on_poison=on_poison,
         )
-        source.subscribe(loop.drain)
         probe = KafkaProbe(settings.kafka_url)
-        app = ops_app("runner_svc", {"mongodb": lambda: ping_database(db), "kafka": probe})
-        await consumer.start()
+        app = ops_app("runner_svc", {"mongodb": stores.ping, "kafka": probe})
+        await source.start(loop.drain)
         log.info("runner started", runner_id=runner_id)
         try:
             await serve_with_loop(
                 app, loop, host=settings.host, port=settings.port or DEFAULT_PORT
             )
         finally:
-            await consumer.stop()
             await probe.close()
 
 

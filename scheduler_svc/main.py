@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-
 from scheduler_svc.scheduler import FaultHook, Scheduler
 from shared.adapters.clock import SystemClock
-from shared.adapters.connect import (
-    KafkaProbe,
-    open_database,
-    open_producer,
-    ping_database,
-    retry_startup,
-)
-from shared.adapters.kafka import KafkaPublisher
-from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
+from shared.adapters.connect import KafkaProbe, retry_startup
 from shared.adapters.mongo_indexes import apply_retention
-from shared.adapters.mongo_watch import MongoNextRunWatch
+from shared.adapters.wiring import open_publisher, open_stores
 from shared.infra.logs import configure_logging, get_logger
 from shared.infra.settings import Settings
 from shared.web import serve
@@ -29,43 +17,28 @@ DEFAULT_PORT = 8082
 log = get_logger(__name__)
 
 
-def _fault_hook(settings: Settings) -> FaultHook | None:
-    """Test-only: SCHEDULER_FAULT=after_claim kills the process between claim and produce."""
-    fault = os.environ.get("SCHEDULER_FAULT")
-    if not (settings.test_fault_hooks and fault):
-        return None
+async def run(settings: Settings, *, fault_hook: FaultHook | None = None) -> None:
+    """Open everything, tick until signalled, close everything.
 
-    def hook(point: str) -> None:
-        if point == fault:
-            log.warning("fault hook: killing the scheduler", point=point)
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return hook
-
-
-async def run(settings: Settings) -> None:
-    """Open everything, tick until signalled, close everything."""
-    async with open_database(settings, background=True) as db, \
-            open_producer(settings) as producer:
+    `fault_hook`: test-only wiring (tests/fault/faulty_scheduler.py), never set in production.
+    """
+    async with open_stores(settings, background=True) as stores, \
+            open_publisher(settings) as publisher:
         # The scheduler alone owns the executions' retention, so services configured
         # differently never undo each other's TTL index.
         retention_s = settings.execution_retention_s()
         await retry_startup(
-            "mongodb", lambda: apply_retention(db["executions"], retention_s)
+            "mongodb", lambda: apply_retention(stores.database["executions"], retention_s)
         )
         scheduler = Scheduler(
-            workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
-            executions=MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),
-            publisher=KafkaPublisher(
-                producer, settings.kafka_topic, timeout_s=settings.kafka_send_timeout_s
-            ),
+            workflows=stores.workflows, executions=stores.executions, publisher=publisher,
             clock=SystemClock(), interval_s=settings.scheduler_interval,
             batch_size=settings.scheduler_batch_size,
-            scheduled_timeout_s=settings.scheduled_timeout_s, fault_hook=_fault_hook(settings),
-            watch=MongoNextRunWatch(db["workflows"]) if settings.scheduler_change_stream else None,
+            scheduled_timeout_s=settings.scheduled_timeout_s, fault_hook=fault_hook,
+            watch=stores.next_run_watch() if settings.scheduler_change_stream else None,
         )
         probe = KafkaProbe(settings.kafka_url)
-        app = ops_app("scheduler_svc", {"mongodb": lambda: ping_database(db), "kafka": probe})
+        app = ops_app("scheduler_svc", {"mongodb": stores.ping, "kafka": probe})
         try:
             await serve_with_loop(
                 app, scheduler, host=settings.host, port=settings.port or DEFAULT_PORT

@@ -11,10 +11,8 @@ from fastapi import FastAPI, Request, Response
 from pymongo.errors import PyMongoError
 
 from shared.adapters.clock import SystemClock
-from shared.adapters.connect import KafkaProbe, open_database, open_producer, ping_database
-from shared.adapters.kafka import KafkaPublisher
-from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
+from shared.adapters.connect import KafkaProbe
+from shared.adapters.wiring import open_publisher, open_stores
 from shared.infra.logs import configure_logging, get_logger
 from shared.infra.settings import Settings
 from shared.web.errors import error_response
@@ -28,20 +26,16 @@ log = get_logger(__name__)
 @asynccontextmanager
 async def wire(settings: Settings) -> AsyncIterator[Wired]:
     """Open MongoDB and Kafka, build the service, close everything on exit."""
-    async with open_database(settings) as db, open_producer(settings) as producer:
+    async with open_stores(settings) as stores, open_publisher(settings) as publisher:
         probe = KafkaProbe(settings.kafka_url)
         service = WorkflowService(
-            workflows=MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
-            executions=MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),
-            publisher=KafkaPublisher(
-                producer, settings.kafka_topic, timeout_s=settings.kafka_send_timeout_s
-            ),
+            workflows=stores.workflows, executions=stores.executions, publisher=publisher,
             clock=SystemClock(),
             min_interval_s=settings.min_interval_s,
             trigger_rate_limit=settings.trigger_rate_limit,
         )
         try:
-            yield Wired(service, {"mongodb": lambda: ping_database(db), "kafka": probe})
+            yield Wired(service, {"mongodb": stores.ping, "kafka": probe})
         finally:
             await probe.close()
 

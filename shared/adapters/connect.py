@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.client import AIOKafkaClient
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.adapters.kafka import ProducerHandle, ensure_topic, make_consumer, make_producer
+from shared.adapters.kafka import ProducerHandle, ensure_topic, make_producer
 from shared.adapters.mongo import ensure_indexes
 from shared.infra.logs import get_logger
 from shared.infra.metrics import DB_COMMANDS
@@ -125,17 +124,6 @@ async def open_producer(settings: Settings) -> AsyncIterator[ProducerHandle]:
         yield producer
     finally:
         await producer.stop()
-
-
-def open_consumer(settings: Settings) -> AIOKafkaConsumer:
-    """The runners' group consumer (not started), its timeouts from settings."""
-    return make_consumer(
-        settings.kafka_url, settings.kafka_consumer_group,
-        session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
-        heartbeat_interval_ms=int(settings.kafka_heartbeat_interval_s * 1000),
-        max_poll_interval_ms=int(settings.kafka_max_poll_interval_s * 1000),
-        rebalance_timeout_ms=int(settings.kafka_rebalance_timeout_s * 1000),
-    )
 
 
 class KafkaProbe:

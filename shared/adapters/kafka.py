@@ -223,9 +223,18 @@ class KafkaMessageSource:
     def __init__(self, consumer: AIOKafkaConsumer, topic: str) -> None:
         self._consumer = consumer
         self._topic = topic
+        self._started = False
 
-    def subscribe(self, on_revoked: Callable[[set[int]], Awaitable[None]]) -> None:
+    async def start(self, on_revoked: Callable[[set[int]], Awaitable[None]]) -> None:
+        """Join the group; `on_revoked` runs before partitions are taken away."""
         self._consumer.subscribe([self._topic], listener=_Revocations(on_revoked))
+        await self._consumer.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Leave the group (if it was joined) and close the consumer."""
+        if self._started:
+            await self._consumer.stop()
 
     async def fetch(self, *, timeout_s: float, max_records: int) -> list[ConsumedMessage]:
         batches = await self._consumer.getmany(

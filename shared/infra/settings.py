@@ -99,7 +99,6 @@ class Settings(BaseSettings):
         description="requests workflows_svc handles at once; beyond it 503 + Retry-After (0 = off)",
     )
     api_key: str | None = None
-    test_fault_hooks: bool = False
     db_command_metrics: bool = Field(
         default=False, description="count MongoDB commands in /metrics (db_commands_total)"
     )

@@ -34,7 +34,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-FAULT_ENV = {"TEST_FAULT_HOOKS": "true", "SCHEDULER_FAULT": "after_claim"}
+FAULT_ENV = {"SCHEDULER_FAULT": "after_claim"}
+FAULTY_SCHEDULER = "tests.fault.faulty_scheduler"  # scheduler_svc wired with a fault hook
 
 
 async def test_scheduler_kill_9_between_claim_and_produce(
@@ -59,8 +60,8 @@ async def test_scheduler_kill_9_between_claim_and_produce(
 
         await eventually(all_due, timeout_s=10, what="every periodic workflow due")
         # Its first due batch (all of them) is claimed, then the hook SIGKILLs the process.
-        scheduler = await asyncio.to_thread(stack.add, "scheduler_svc", env=FAULT_ENV,
-                                            wait=False)
+        scheduler = await asyncio.to_thread(stack.add, FAULTY_SCHEDULER, name="scheduler_svc",
+                                            env=FAULT_ENV, wait=False)
         assert scheduler.proc is not None
         proc = scheduler.proc
         await asyncio.to_thread(
@@ -79,6 +80,7 @@ async def test_scheduler_kill_9_between_claim_and_produce(
 
         for key in FAULT_ENV:
             scheduler.env.pop(key)
+        scheduler.module = "scheduler_svc"  # restarted as production wires it: no hook
         await asyncio.to_thread(scheduler.start)
 
         async def stuck_runs_done() -> bool:

@@ -129,8 +129,7 @@ async def consuming(
     source = KafkaMessageSource(consumer, topic)
     loop = ConsumerLoop(source=source, handle=handle, concurrency=8,
                         fetch_timeout_s=0.2, drain_timeout_s=drain_timeout_s)
-    source.subscribe(loop.drain)
-    await consumer.start()
+    await source.start(loop.drain)
     task = asyncio.create_task(loop.run())
     try:
         yield consumer
@@ -138,7 +137,7 @@ async def consuming(
         loop.stop()
         async with asyncio.timeout(BOUND_S):
             await task
-        await consumer.stop()
+        await source.stop()
 
 
 async def committed_everything(consumer: AIOKafkaConsumer, topic: str) -> bool:

@@ -87,8 +87,7 @@ async def consuming(
     extra: dict[str, Any] = {"on_poison": on_poison} if on_poison else {}
     loop = ConsumerLoop(source=source, handle=handle, concurrency=8, fetch_timeout_s=0.2,
                         **extra)
-    source.subscribe(loop.drain)
-    await consumer.start()
+    await source.start(loop.drain)
     task = asyncio.create_task(loop.run())
     try:
         yield consumer
@@ -96,7 +95,7 @@ async def consuming(
         loop.stop()
         async with asyncio.timeout(BOUND_S):
             await task
-        await consumer.stop()
+        await source.stop()
 
 
 async def committed_everything(consumer: AIOKafkaConsumer, topic: str) -> bool:
