@@ -11,6 +11,7 @@ from shared.domain.codec import PoisonMessage
 from shared.domain.models import ExecutionRequest
 from shared.infra.logs import get_logger
 from shared.infra.metrics import CONSUMED, CONSUMER_ERRORS
+from shared.infra.tracing import remote_parent
 from shared.ports import ConsumedMessage, MessageSource
 
 log = get_logger(__name__)
@@ -141,7 +142,8 @@ class ConsumerLoop:
             await self._on_poison(message, request)
             return
         try:
-            await self._handle(request)
+            with remote_parent(message.headers):
+                await self._handle(request)
         except Exception as exc:
             CONSUMER_ERRORS.labels("handler").inc()
             log.exception("request handling failed; skipped", workflow_id=request.workflow_id,

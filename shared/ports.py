@@ -193,6 +193,7 @@ class ConsumedMessage:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()  # e.g. the W3C trace context
 
 
 class MessageSource(Protocol):

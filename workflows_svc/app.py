@@ -47,6 +47,10 @@ def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
     app.include_router(workflows.router)
     app.include_router(executions.router)
     app.include_router(ops_router())
+    if settings.otel_exporter_otlp_endpoint:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        app.add_middleware(OpenTelemetryMiddleware, exclude_spans=["receive", "send"])
     # Outermost (added last): a shed request costs no routing, validation or metrics work.
     app.add_middleware(LoadShedder, max_in_flight=settings.api_max_in_flight)
     return app

@@ -21,6 +21,7 @@ from shared.domain.codec import MAX_MESSAGE_BYTES, encode_request
 from shared.domain.errors import Unavailable
 from shared.domain.models import ExecutionRequest
 from shared.infra.logs import get_logger
+from shared.infra.tracing import trace_headers
 from shared.ports import ConsumedMessage
 
 log = get_logger(__name__)
@@ -51,7 +52,10 @@ def make_producer(
 
 
 class RecordSender(Protocol):
-    async def send_and_wait(self, topic: str, value: bytes, *, key: bytes) -> Any: ...
+    async def send_and_wait(
+        self, topic: str, value: bytes, *, key: bytes,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any: ...
 
 
 class ProducerHandle:
@@ -71,12 +75,15 @@ class ProducerHandle:
     async def start(self) -> None:
         self._producer = await _started(self._factory)
 
-    async def send_and_wait(self, topic: str, value: bytes, *, key: bytes) -> Any:
+    async def send_and_wait(
+        self, topic: str, value: bytes, *, key: bytes,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any:
         producer = self._producer
         if producer is None:
             raise KafkaError("producer not started")
         try:
-            return await producer.send_and_wait(topic, value, key=key)
+            return await producer.send_and_wait(topic, value, key=key, headers=headers)
         except OutOfOrderSequenceNumber:
             await self._replace(producer)
             raise
@@ -172,7 +179,9 @@ class KafkaPublisher:
         key, value = encode_request(request)
         try:
             async with asyncio.timeout(self._timeout_s):
-                await self._producer.send_and_wait(self._topic, value, key=key)
+                await self._producer.send_and_wait(
+                    self._topic, value, key=key, headers=trace_headers() or None
+                )
         except (KafkaError, TimeoutError) as exc:
             raise Unavailable(f"Kafka did not acknowledge the request: {exc!r}") from exc
 
@@ -241,7 +250,7 @@ class KafkaMessageSource:
             timeout_ms=int(timeout_s * 1000), max_records=max_records
         )
         return [
-            ConsumedMessage(tp.partition, r.offset, r.key, r.value)
+            ConsumedMessage(tp.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
             for tp, records in batches.items() for r in records
         ]
 

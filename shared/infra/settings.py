@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     database_url: str = "mongodb://127.0.0.1:27017"
+    # Tracing is off unless set (the exporter reads the other OTEL_EXPORTER_OTLP_* itself).
+    otel_exporter_otlp_endpoint: str | None = None
     database_name: str = "workflows"
     db_timeout_s: float = Field(default=2.0, gt=0)
     kafka_url: str = "127.0.0.1:9092"

@@ -103,8 +103,11 @@ class BareProducer:
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self.producer = producer
 
-    async def send_and_wait(self, topic: str, value: bytes, *, key: bytes) -> object:
-        return await self.producer.send_and_wait(topic, value, key=key)
+    async def send_and_wait(
+        self, topic: str, value: bytes, *, key: bytes,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> object:
+        return await self.producer.send_and_wait(topic, value, key=key, headers=headers)
 
 
 async def _values_on(bootstrap: str, topic: str) -> Counter[bytes]:

@@ -30,7 +30,9 @@ class FakeProducer:
     async def stop(self) -> None:
         self.stopped = True
 
-    async def send_and_wait(self, topic: str, value: bytes, *, key: bytes) -> Any:
+    async def send_and_wait(
+        self, topic: str, value: bytes, *, key: bytes, headers: object = None
+    ) -> Any:
         await asyncio.sleep(0)
         if self.wedged:
             raise OutOfOrderSequenceNumber()
