@@ -1,10 +1,10 @@
 """HTTP client comparison for `http-request` actions: N GETs of the local target server at the
-runner's concurrency, each read the way runner_svc/actions.py reads (streamed, capped at
-HTTP_MAX_RESPONSE_BYTES, redirects not followed), per client and pool setting.
+runner's concurrency, each read the way runner_svc/actions/http_request.py reads (streamed,
+capped at HTTP_MAX_RESPONSE_BYTES, redirects not followed), per client and pool setting.
 
 Each variant runs in its own process (`python -m bench.httpclients VARIANT URL N CONC`),
 so its CPU seconds are its own; the target server's CPU is measured beside it. Only a
-measurement: runner_svc/actions.py is not changed here.
+measurement: runner_svc/actions/http_request.py is not changed here.
 """
 
 from __future__ import annotations

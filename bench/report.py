@@ -332,8 +332,8 @@ def _httpclients(r: dict[str, Any]) -> list[str]:
     return [
         "## HTTP clients for `http-request` actions (measurement only)", "",
         f"{h['n']} GETs of {h['url']} at the runner's concurrency ({h['concurrency']}; a "
-        "quarter as many one at a time), streamed and capped as runner_svc/actions.py reads "
-        "them; each variant in its own process.", "",
+        "quarter as many one at a time), streamed and capped as "
+        "runner_svc/actions/http_request.py reads them; each variant in its own process.", "",
         *_table(["client", "version", "in flight", "ok", "requests/s",
                  "client CPU ms / request",
                  "latency ms p50 / p95 / p99", "target server CPU ms / request", "load, busy"],

@@ -9,12 +9,12 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.actions import HttpRequestAction, LogAction
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.domain.models import (
     Action,
     ActionResult,
     ActionResultStatus,
-    ActionType,
     Execution,
     ExecutionStatus,
     Trigger,
@@ -32,11 +32,11 @@ def utcnow() -> datetime:
 
 
 def log_action() -> Action:
-    return Action(action_id=1, type=ActionType.LOG, message="bench")
+    return LogAction(action_id=1, message="bench")
 
 
 def http_action(url: str) -> Action:
-    return Action(action_id=1, type=ActionType.HTTP_REQUEST, url=url, method="GET")
+    return HttpRequestAction(action_id=1, url=url, method="GET")
 
 
 def manual_doc(workflow_id: str, action: Action, now: datetime) -> Doc:

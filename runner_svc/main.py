@@ -6,7 +6,9 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from runner_svc.actions import DefaultActionRunner
+from runner_svc.actions import ActionDispatcher
+from runner_svc.actions.http_request import HttpRequestHandler
+from runner_svc.actions.log import LogHandler
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
@@ -45,16 +47,25 @@ async def _poison_handler(settings: Settings) -> AsyncIterator[PoisonHandler]:
         await producer.stop()
 
 
+def action_dispatcher(http: HttpRequestHandler) -> ActionDispatcher:
+    """The action kinds this runner runs: one handler per `type`."""
+    return ActionDispatcher({
+        "log": LogHandler(),
+        "http-request": http,
+    })
+
+
 async def run(settings: Settings) -> None:
     """Open everything, consume until signalled, close everything."""
     runner_id = settings.runner_id or uuid.uuid4().hex[:8]
     await ensure_execution_topic(settings)
     async with (
         open_stores(settings, background=True) as stores,
-        DefaultActionRunner.from_settings(settings) as actions,
+        HttpRequestHandler.from_settings(settings) as http,
         _poison_handler(settings) as on_poison,
         open_consumer(settings) as source,
     ):
+        actions = action_dispatcher(http)
         worker = ExecutionWorker(
             workflows=stores.workflows, executions=stores.executions,
             actions=actions, clock=SystemClock(), retries=settings.execution_retries,

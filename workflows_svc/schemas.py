@@ -15,46 +15,15 @@ from pydantic import (
     field_validator,
 )
 
-from workflows_svc.patterns import HTTP_METHODS, INTERVAL, METHOD, URL, WORKFLOW_ID
-
-NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+from shared.actions import ActionIn
+from shared.domain.definition import TriggerSpec, WorkflowDefinition
+from shared.domain.models import TriggerType
+from workflows_svc.patterns import INTERVAL, WORKFLOW_ID
 
 
 class _Strict(BaseModel):
     # Only the documented (alias) names: `workflow_id` for `workflowId` is an unknown field.
     model_config = ConfigDict(extra="forbid")
-
-
-class LogActionIn(_Strict):
-    type: Literal["log"]
-    message: NonEmpty
-
-
-class HttpActionIn(_Strict):
-    type: Literal["http-request"]
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
-        json_schema_extra={"pattern": URL}
-    )
-    method: Annotated[str, StringConstraints(min_length=1, max_length=10)] = Field(
-        json_schema_extra={"pattern": METHOD}
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _absolute_http_url(cls, url: str) -> str:
-        if not re.fullmatch(URL, url):
-            raise ValueError("url must be an absolute http(s) URL in printable ASCII")
-        return url
-
-    @field_validator("method")
-    @classmethod
-    def _known_method(cls, method: str) -> str:
-        if not re.fullmatch(METHOD, method):
-            raise ValueError(f"method must be one of {', '.join(HTTP_METHODS)}")
-        return method.upper()
-
-
-ActionIn = Annotated[LogActionIn | HttpActionIn, Field(discriminator="type")]
 
 
 class TriggerIn(_Strict):
@@ -100,6 +69,14 @@ class WorkflowCreate(_Strict):
         if not re.fullmatch(WORKFLOW_ID, workflow_id):
             raise ValueError("may not contain '/' or control characters (U+0000-U+001F)")
         return workflow_id
+
+    def to_definition(self) -> WorkflowDefinition:
+        """The domain value the service checks and stores; actions numbered from 1."""
+        return WorkflowDefinition(
+            workflow_id=self.workflow_id,
+            trigger=TriggerSpec(TriggerType(self.trigger.type), self.trigger.interval),
+            actions=[a.to_action(i) for i, a in enumerate(self.actions, start=1)],
+        )
 
 
 class ErrorOut(BaseModel):

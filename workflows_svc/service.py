@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from shared.domain.definition import TriggerSpec, WorkflowDefinition
 from shared.domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from shared.domain.models import (
-    Action,
-    ActionType,
     Execution,
     ExecutionRequest,
     ExecutionStatus,
@@ -33,7 +32,6 @@ from shared.ports import (
     WorkflowRepository,
 )
 from shared.service_layer.settle import settle_archived
-from workflows_svc.schemas import HttpActionIn, LogActionIn, WorkflowCreate
 
 log = get_logger(__name__)
 RATE_WINDOW_S = 60
@@ -66,21 +64,20 @@ class WorkflowService:
     def now(self) -> datetime:
         return self._clock.now()
 
-    async def create(self, body: WorkflowCreate) -> Workflow:
+    async def create(self, definition: WorkflowDefinition) -> Workflow:
         """Validate the definition's time rules and store it idle."""
         now = self._clock.now()
-        trigger = self._trigger(body, now)
-        actions = [_action(i, a) for i, a in enumerate(body.actions, start=1)]
+        trigger = self._trigger(definition.trigger, now)
         workflow = Workflow(
-            workflow_id=body.workflow_id, created_at=now, trigger=trigger, actions=actions
+            workflow_id=definition.workflow_id, created_at=now, trigger=trigger,
+            actions=definition.actions,
         )
         await self._workflows.create(workflow)
         log.info("workflow created", workflow_id=workflow.workflow_id)
         return workflow
 
-    def _trigger(self, body: WorkflowCreate, now: datetime) -> Trigger:
-        spec = body.trigger
-        if spec.type == "manual":
+    def _trigger(self, spec: TriggerSpec, now: datetime) -> Trigger:
+        if spec.type == TriggerType.MANUAL:
             if spec.interval is not None:
                 raise InvalidInput("trigger.interval is only allowed for periodic workflows")
             return Trigger(type=TriggerType.MANUAL)
@@ -205,10 +202,3 @@ def _rate_limited(rate: RateWindow, claim: TriggerClaim) -> RateLimited:
         f"more than {claim.rate_limit} triggers per minute", retry_after_s=retry_after_s
     )
 
-
-def _action(action_id: int, spec: LogActionIn | HttpActionIn) -> Action:
-    if isinstance(spec, LogActionIn):
-        return Action(action_id=action_id, type=ActionType.LOG, message=spec.message)
-    return Action(
-        action_id=action_id, type=ActionType.HTTP_REQUEST, url=spec.url, method=spec.method
-    )

@@ -1,4 +1,4 @@
-"""Domain models: workflows, triggers, actions, executions, execution requests."""
+"""Domain models: workflows, triggers, executions, execution requests (actions: shared.actions)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# One step of a workflow: a union of the action kinds (shared.actions), chosen by `type`.
+from shared.actions import Action
 
 
 class WorkflowStatus(StrEnum):
@@ -24,11 +27,6 @@ class TriggerStatus(StrEnum):
     PENDING = "pending"
 
 
-class ActionType(StrEnum):
-    LOG = "log"
-    HTTP_REQUEST = "http-request"
-
-
 class ExecutionStatus(StrEnum):
     OK = "ok"
     PENDING = "pending"
@@ -43,16 +41,6 @@ class ActionResultStatus(StrEnum):
 
 class _Model(BaseModel):
     model_config = ConfigDict(use_enum_values=False, validate_assignment=False)
-
-
-class Action(_Model):
-    """One step of a workflow; `action_id` is 1-based and follows definition order."""
-
-    action_id: int
-    type: ActionType
-    message: str | None = None
-    url: str | None = None
-    method: str | None = None
 
 
 class Trigger(_Model):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.actions import HttpRequestAction, LogAction
 from shared.domain.models import (
     Action,
-    ActionType,
     Trigger,
     TriggerStatus,
     TriggerType,
@@ -29,10 +29,8 @@ def at(seconds: float) -> datetime:
 
 def actions() -> list[Action]:
     return [
-        Action(action_id=1, type=ActionType.LOG, message="hello"),
-        Action(
-            action_id=2, type=ActionType.HTTP_REQUEST, url="https://example.com/x", method="POST"
-        ),
+        LogAction(action_id=1, message="hello"),
+        HttpRequestAction(action_id=2, url="https://example.com/x", method="POST"),
     ]
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from runner_svc.worker import ExecutionWorker
 from scheduler_svc.scheduler import Scheduler
+from shared.actions import HttpRequestAction, LogAction
 from shared.adapters.memory import (
     InMemoryExecutionRepository,
     InMemoryPublisher,
@@ -22,7 +23,6 @@ from shared.domain.models import (
     Action,
     ActionResult,
     ActionResultStatus,
-    ActionType,
     Execution,
     ExecutionRequest,
     Trigger,
@@ -40,20 +40,16 @@ DEFAULT_KINDS = ("log", "http-request", "log")
 
 
 def make_actions(kinds: Sequence[str] = DEFAULT_KINDS) -> list[Action]:
-    actions = []
-    for index, kind in enumerate(kinds, start=1):
-        if kind == "log":
-            actions.append(Action(action_id=index, type=ActionType.LOG, message=f"step {index}"))
-        else:
-            actions.append(
-                Action(
-                    action_id=index,
-                    type=ActionType.HTTP_REQUEST,
-                    url=f"https://example.test/{index}",
-                    method="GET",
-                )
-            )
-    return actions
+    """One action per kind named ("log" or "http-request"), numbered from 1."""
+    return [_action(kind, index) for index, kind in enumerate(kinds, start=1)]
+
+
+def _action(kind: str, index: int) -> Action:
+    if kind == "log":
+        return LogAction(action_id=index, message=f"step {index}")
+    if kind == "http-request":
+        return HttpRequestAction(action_id=index, url=f"https://example.test/{index}", method="GET")
+    raise ValueError(f"no builder for action kind {kind!r}")
 
 
 def manual_workflow(

@@ -17,14 +17,13 @@ import pytest
 import pytest_asyncio
 from structlog.testing import capture_logs
 
-from runner_svc.actions import DefaultActionRunner
-from runner_svc.target_policy import Network, TargetPolicy
+from runner_svc.actions import ActionDispatcher
+from runner_svc.actions.http.target_policy import Network, TargetPolicy
 from runner_svc.worker import ExecutionWorker
+from shared.actions import HttpRequestAction, LogAction
 from shared.domain.models import (
-    Action,
     ActionResult,
     ActionResultStatus,
-    ActionType,
     ExecutionStatus,
     WorkflowStatus,
 )
@@ -51,7 +50,7 @@ def target() -> Iterator[TargetServer]:
 def make_runner(
     runners: Runners, *, deny: list[Network] | None = None, timeout_s: float = 5.0,
     allow: list[Network] | None = None,
-) -> DefaultActionRunner:
+) -> ActionDispatcher:
     """Wired as runner_svc.main does, with the default deny-list unless told otherwise."""
     policy = TargetPolicy(DEFAULTS.deny_networks() if deny is None else deny, allow or [])
     return runners.make(
@@ -60,8 +59,8 @@ def make_runner(
     )
 
 
-async def run(runner: DefaultActionRunner, url: str) -> ActionResult:
-    action = Action(action_id=3, type=ActionType.HTTP_REQUEST, url=url, method="GET")
+async def run(runner: ActionDispatcher, url: str) -> ActionResult:
+    action = HttpRequestAction(action_id=3, url=url, method="GET")
     async with asyncio.timeout(BOUND_S):
         return await runner.run(action)
 
@@ -207,12 +206,12 @@ async def test_denied_target_fails_its_execution_and_the_worker_goes_on(
     )
     metadata = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
     await h.add(manual_workflow("steal", h.clock).model_copy(update={"actions": [
-        Action(action_id=1, type=ActionType.LOG, message="before"),
-        Action(action_id=2, type=ActionType.HTTP_REQUEST, url=metadata, method="GET"),
-        Action(action_id=3, type=ActionType.LOG, message="never reached"),
+        LogAction(action_id=1, message="before"),
+        HttpRequestAction(action_id=2, url=metadata, method="GET"),
+        LogAction(action_id=3, message="never reached"),
     ]}))
     await h.add(manual_workflow("next", h.clock).model_copy(update={"actions": [
-        Action(action_id=1, type=ActionType.HTTP_REQUEST, url=f"{target.url}/ok", method="GET"),
+        HttpRequestAction(action_id=1, url=f"{target.url}/ok", method="GET"),
     ]}))
     hits_before = target.hits["/ok"]
 

@@ -1,4 +1,4 @@
-"""DefaultActionRunner's http-request actions against a real local HTTP server."""
+"""HttpRequestHandler: http-request actions against a real local HTTP server."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from runner_svc.actions import DefaultActionRunner
-from runner_svc.target_policy import Network, TargetPolicy
-from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
+from runner_svc.actions.http.target_policy import Network, TargetPolicy
+from runner_svc.actions.http_request import HttpRequestHandler
+from shared.actions import HttpRequestAction
+from shared.domain.models import ActionResult, ActionResultStatus
 from tests.polling import eventually_sync
 
 BOUND_S = 20.0  # an action that must end does so well within this
@@ -131,12 +132,12 @@ async def run_http() -> AsyncIterator[RunHttp]:
         max_response_bytes: int = 1_048_576, max_redirects: int = 5,
         deny: list[Network] | None = None,
     ) -> ActionResult:
-        async with DefaultActionRunner(
+        async with HttpRequestHandler(
             policy=TargetPolicy(DEFAULT_DENY if deny is None else deny),
             timeout_s=timeout_s, max_response_bytes=max_response_bytes,
             max_redirects=max_redirects,
         ) as runner:
-            action = Action(action_id=7, type=ActionType.HTTP_REQUEST, url=url, method=method)
+            action = HttpRequestAction(action_id=7, url=url, method=method)
             async with asyncio.timeout(BOUND_S):
                 result = await runner.run(action)
         assert result.action_id == 7

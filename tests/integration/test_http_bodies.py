@@ -14,9 +14,10 @@ from functools import cache
 
 import pytest
 
-from runner_svc.actions import DefaultActionRunner
-from runner_svc.target_policy import TargetPolicy
-from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
+from runner_svc.actions import ActionDispatcher
+from runner_svc.actions.http.target_policy import TargetPolicy
+from shared.actions import HttpRequestAction
+from shared.domain.models import ActionResult, ActionResultStatus
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
 
@@ -60,13 +61,13 @@ def target() -> Iterator[TargetServer]:
     server.stop()
 
 
-async def run(runner: DefaultActionRunner, url: str) -> ActionResult:
-    action = Action(action_id=1, type=ActionType.HTTP_REQUEST, url=url, method="GET")
+async def run(runner: ActionDispatcher, url: str) -> ActionResult:
+    action = HttpRequestAction(action_id=1, url=url, method="GET")
     async with asyncio.timeout(BOUND_S):
         return await runner.run(action)
 
 
-async def run_measured(runner: DefaultActionRunner, url: str) -> tuple[ActionResult, int]:
+async def run_measured(runner: ActionDispatcher, url: str) -> tuple[ActionResult, int]:
     """The action's result and the peak of memory allocated while it ran."""
     tracemalloc.start()
     try:

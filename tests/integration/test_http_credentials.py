@@ -14,9 +14,10 @@ from collections.abc import Iterator
 import pytest
 from structlog.testing import capture_logs
 
-from runner_svc.target_policy import TargetPolicy
+from runner_svc.actions.http.target_policy import TargetPolicy
 from runner_svc.worker import ExecutionWorker
-from shared.domain.models import Action, ActionType
+from shared.actions import HttpRequestAction, LogAction
+from shared.domain.models import Action
 from tests.fakes import Harness, manual_workflow
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
@@ -35,7 +36,7 @@ def target() -> Iterator[TargetServer]:
 
 
 def http(action_id: int, url: str) -> Action:
-    return Action(action_id=action_id, type=ActionType.HTTP_REQUEST, url=url, method="GET")
+    return HttpRequestAction(action_id=action_id, url=url, method="GET")
 
 
 async def test_credentials_are_sent_but_masked_everywhere_they_are_recorded(
@@ -52,7 +53,7 @@ async def test_credentials_are_sent_but_masked_everywhere_they_are_recorded(
     refused = f"http://127.0.0.1:{closed_port}/x"
     await h.add(manual_workflow("creds", h.clock).model_copy(update={"actions": [
         http(1, first),
-        Action(action_id=2, type=ActionType.LOG, message="see http://bob:hunter2-pw@example.com/"),
+        LogAction(action_id=2, message="see http://bob:hunter2-pw@example.com/"),
         http(3, "http://carol:t0ken-pw@169.254.169.254/latest/meta-data/"),
     ]}))
     await h.add(manual_workflow("creds-refused", h.clock).model_copy(update={"actions": [

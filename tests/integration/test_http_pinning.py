@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from runner_svc.actions import DefaultActionRunner
-from runner_svc.target_policy import TargetPolicy
-from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
+from runner_svc.actions import ActionDispatcher
+from runner_svc.actions.http.target_policy import TargetPolicy
+from shared.actions import HttpRequestAction
+from shared.domain.models import ActionResult, ActionResultStatus
 from shared.infra.settings import Settings
 from tests.fakes.dns import FakeDns
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
@@ -47,12 +48,12 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
 
 
 @pytest.fixture
-def runner(runners: Runners) -> DefaultActionRunner:
+def runner(runners: Runners) -> ActionDispatcher:
     return runners.from_settings(SETTINGS)
 
 
-async def run(runner: DefaultActionRunner, url: str) -> ActionResult:
-    action = Action(action_id=1, type=ActionType.HTTP_REQUEST, url=url, method="GET")
+async def run(runner: ActionDispatcher, url: str) -> ActionResult:
+    action = HttpRequestAction(action_id=1, url=url, method="GET")
     async with asyncio.timeout(BOUND_S):
         return await runner.run(action)
 
@@ -62,7 +63,7 @@ def internal_hits(internal: TargetServer) -> int:
 
 
 async def test_a_rebinding_name_is_connected_to_at_the_checked_address(
-    servers: tuple[TargetServer, TargetServer], dns: FakeDns, runner: DefaultActionRunner
+    servers: tuple[TargetServer, TargetServer], dns: FakeDns, runner: ActionDispatcher
 ) -> None:
     public, internal = servers
     dns.answers["rebind.test"] = list(REBINDING)
@@ -78,7 +79,7 @@ async def test_a_rebinding_name_is_connected_to_at_the_checked_address(
 
 
 async def test_every_redirect_hop_is_pinned_too(
-    servers: tuple[TargetServer, TargetServer], dns: FakeDns, runner: DefaultActionRunner
+    servers: tuple[TargetServer, TargetServer], dns: FakeDns, runner: ActionDispatcher
 ) -> None:
     public, internal = servers
     dns.answers["hop.test"] = list(REBINDING)
@@ -95,7 +96,7 @@ async def test_every_redirect_hop_is_pinned_too(
 
 
 async def test_a_name_that_resolves_to_a_denied_address_is_refused(
-    servers: tuple[TargetServer, TargetServer], dns: FakeDns, runner: DefaultActionRunner
+    servers: tuple[TargetServer, TargetServer], dns: FakeDns, runner: ActionDispatcher
 ) -> None:
     public, internal = servers
     dns.answers["internal.test"] = ["127.0.0.2"]

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from runner_svc.actions import DefaultActionRunner
-from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
+from runner_svc.actions import ActionDispatcher
+from shared.actions import HttpRequestAction
+from shared.domain.models import ActionResult, ActionResultStatus
 from shared.infra.settings import Settings
 from tests.runners import Runners, runners_fixture  # noqa: F401  (the fixture)
 from tests.target_server import TargetServer
@@ -32,8 +33,8 @@ def target() -> Iterator[TargetServer]:
     server.stop()
 
 
-async def run(runner: DefaultActionRunner, url: str) -> ActionResult:
-    action = Action(action_id=1, type=ActionType.HTTP_REQUEST, url=url, method="GET")
+async def run(runner: ActionDispatcher, url: str) -> ActionResult:
+    action = HttpRequestAction(action_id=1, url=url, method="GET")
     async with asyncio.timeout(BOUND_S):
         return await runner.run(action)
 

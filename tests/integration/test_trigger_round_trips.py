@@ -14,10 +14,11 @@ import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient, monitoring
 
+from shared.actions import LogAction
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.memory import InMemoryPublisher
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository, ensure_indexes
-from shared.domain.models import Action, ActionType, Trigger, TriggerType, Workflow
+from shared.domain.models import Trigger, TriggerType, Workflow
 from shared.ports import Release
 from tests.fakes.clock import FakeClock
 from workflows_svc.service import WorkflowService
@@ -72,7 +73,7 @@ async def trips_per_trigger(db: Any, commands: Commands, *, rate_limit: int) -> 
     workflow_id = f"wf-{uuid.uuid4().hex[:8]}"
     await workflows.create(Workflow(
         workflow_id=workflow_id, created_at=clock.now(), trigger=Trigger(type=TriggerType.MANUAL),
-        actions=[Action(action_id=1, type=ActionType.LOG, message="m")],
+        actions=[LogAction(action_id=1, message="m")],
     ))
     trips = []
     for _ in range(2):

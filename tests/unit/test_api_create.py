@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shared.adapters.memory import InMemoryWorkflowRepository
-from shared.domain.models import ActionType, TriggerType, WorkflowStatus
+from shared.domain.models import TriggerType, WorkflowStatus
 from tests.fakes.clock import FakeClock
 
 LOG = {"type": "log", "message": "hello"}
@@ -156,10 +156,10 @@ async def test_manual_workflow_is_stored_idle_with_numbered_actions(
     assert stored.status == WorkflowStatus.ACTIVE
     assert stored.trigger.type == TriggerType.MANUAL
     assert stored.trigger.next_run is None and stored.trigger.interval_ms is None
-    assert [(a.action_id, a.type, a.method) for a in stored.actions] == [
-        (1, ActionType.HTTP_REQUEST, "GET"),
-        (2, ActionType.LOG, None),
-        (3, ActionType.HTTP_REQUEST, "PATCH"),
+    assert [(a.action_id, a.type, getattr(a, "method", None)) for a in stored.actions] == [
+        (1, "http-request", "GET"),
+        (2, "log", None),
+        (3, "http-request", "PATCH"),
     ]
     assert stored.actions[1].message == "between"
     assert stored.actions[2].url == "https://example.com/b?q=1"

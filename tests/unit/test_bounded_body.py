@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from runner_svc import bounded_body
-from runner_svc.bounded_body import DECODE_STEP, BoundedInflater, UndecodableBody
+from runner_svc.actions.http import bounded_body
+from runner_svc.actions.http.bounded_body import DECODE_STEP, BoundedInflater, UndecodableBody
 
 GZIP = zlib.MAX_WBITS | 16
 DECOMPRESSOBJ = zlib.decompressobj

@@ -20,16 +20,15 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from shared.actions import HttpRequestAction, LogAction
 from shared.adapters.memory import (
     InMemoryExecutionRepository,
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
 from shared.domain.models import (
-    Action,
     ActionResult,
     ActionResultStatus,
-    ActionType,
     Execution,
     ExecutionStatus,
     Trigger,
@@ -62,8 +61,8 @@ async def seed(
 ) -> None:
     """State under the ids a fuzzer draws first ("0", "00", ...), so reads return data."""
     actions = [
-        Action(action_id=1, type=ActionType.LOG, message="hello"),
-        Action(action_id=2, type=ActionType.HTTP_REQUEST, url="https://example.com", method="GET"),
+        LogAction(action_id=1, message="hello"),
+        HttpRequestAction(action_id=2, url="https://example.com", method="GET"),
     ]
     manual = Trigger(type=TriggerType.MANUAL)
     periodic = Trigger(

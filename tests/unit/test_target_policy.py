@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from pydantic import ValidationError
 
-from runner_svc.target_policy import DeniedTarget, TargetPolicy
+from runner_svc.actions.http.target_policy import DeniedTarget, TargetPolicy
 from shared.infra.settings import Settings
 
 # The class defaults, whatever the environment of the test run says.

@@ -35,7 +35,7 @@ Cursor = Annotated[str | None, Query(max_length=512)]
 )
 async def create_workflow(body: WorkflowCreate, service: ServiceDep) -> CreatedOut:
     """Define a workflow: a manual or periodic trigger and its actions."""
-    workflow = await service.create(body)
+    workflow = await service.create(body.to_definition())
     return CreatedOut(workflowId=workflow.workflow_id)
 
 

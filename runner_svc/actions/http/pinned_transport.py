@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
-from runner_svc.target_policy import DeniedTarget, TargetPolicy
+from runner_svc.actions.http.target_policy import DeniedTarget, TargetPolicy
 
 # httpcore's SOCKET_OPTION (not exported).
 SocketOption = (

@@ -1,21 +1,20 @@
-"""Running one action: `log` writes to the runner's log, `http-request` calls a URL."""
+"""The `http-request` kind's handler: calls the URL within the HTTP safety limits."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-import time
-from typing import Protocol
 from urllib.parse import urljoin
 
 import httpx
 
-from runner_svc.bounded_body import ACCEPT_ENCODING, read_capped
-from runner_svc.pinned_transport import PinnedTransport
-from runner_svc.target_policy import DeniedTarget, TargetPolicy
-from shared.domain.models import Action, ActionResult, ActionResultStatus, ActionType
+from runner_svc.actions.base import action_result
+from runner_svc.actions.http.bounded_body import ACCEPT_ENCODING, read_capped
+from runner_svc.actions.http.pinned_transport import PinnedTransport
+from runner_svc.actions.http.target_policy import DeniedTarget, TargetPolicy
+from shared.actions import HttpRequestAction
+from shared.domain.models import ActionResult
 from shared.infra.logs import get_logger
-from shared.infra.metrics import ACTION_DURATION
 from shared.infra.redact import mask_credentials, mask_library_logs
 from shared.infra.settings import Settings
 
@@ -24,21 +23,11 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 BODY_PREVIEW_CHARS = 50
 
 
-class ActionRunner(Protocol):
-    async def run(self, action: Action) -> ActionResult: ...
-
-
-def _result(action: Action, ok: bool, logs: str) -> ActionResult:
-    """The recorded result: what it records never holds the userinfo of a URL."""
-    status = ActionResultStatus.OK if ok else ActionResultStatus.FAILED
-    return ActionResult(action_id=action.action_id, status=status, logs=mask_credentials(logs))
-
-
-class DefaultActionRunner:
-    """ActionRunner for `log` and `http-request`, with the HTTP safety limits.
+class HttpRequestHandler:
+    """Runs `http-request` actions with the timeout, body cap and redirect limit.
 
     It owns its HTTP client, whose every connection goes through the target policy
-    (runner_svc.pinned_transport): there is no way to call a URL around the policy.
+    (runner_svc.actions.http.pinned_transport): there is no way to call a URL around it.
     """
 
     def __init__(
@@ -57,7 +46,7 @@ class DefaultActionRunner:
         self._max_redirects = max_redirects
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DefaultActionRunner:
+    def from_settings(cls, settings: Settings) -> HttpRequestHandler:
         return cls(
             policy=TargetPolicy(settings.deny_networks(), settings.allow_networks()),
             timeout_s=settings.http_timeout_s,
@@ -65,7 +54,7 @@ class DefaultActionRunner:
             max_redirects=settings.http_max_redirects,
         )
 
-    async def __aenter__(self) -> DefaultActionRunner:
+    async def __aenter__(self) -> HttpRequestHandler:
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -74,36 +63,23 @@ class DefaultActionRunner:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def run(self, action: Action) -> ActionResult:
-        started = time.perf_counter()
-        if action.type == ActionType.LOG:
-            log.info("log action", action_id=action.action_id,
-                     message=mask_credentials(action.message or ""))
-            result = _result(action, True, f"stdout: {action.message}")
-        else:
-            result = await self._http(action)
-        ACTION_DURATION.labels(action.type.value, result.status.value).observe(
-            time.perf_counter() - started
-        )
-        return result
-
-    async def _http(self, action: Action) -> ActionResult:
-        url, method = action.url or "", action.method or "GET"
+    async def run(self, action: HttpRequestAction) -> ActionResult:
+        url, method = action.url, action.method
         try:
             async with asyncio.timeout(self._timeout_s):
                 status, body = await self._follow(method, url)
         except DeniedTarget as exc:
             log.warning("http target denied", url=mask_credentials(url), reason=str(exc))
-            return _result(action, False, f"{url} [STATUS 500] => denied: {exc}")
+            return action_result(action, False, f"{url} [STATUS 500] => denied: {exc}")
         except TimeoutError:
-            return _result(action, False, f"{url} [STATUS 500] => timed out after "
-                                          f"{self._timeout_s:g}s")
+            return action_result(action, False, f"{url} [STATUS 500] => timed out after "
+                                                f"{self._timeout_s:g}s")
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
             reason = str(exc) or type(exc).__name__
-            return _result(action, False, f"{url} [STATUS 500] => {reason[:200]}")
+            return action_result(action, False, f"{url} [STATUS 500] => {reason[:200]}")
         head = body[: BODY_PREVIEW_CHARS * 4]  # 50 characters are at most 200 UTF-8 bytes
         preview = head.decode("utf-8", errors="replace")[:BODY_PREVIEW_CHARS]
-        return _result(action, status < 400, f"{url} [STATUS {status}] => {preview}")
+        return action_result(action, status < 400, f"{url} [STATUS {status}] => {preview}")
 
     async def _follow(self, method: str, url: str) -> tuple[int, bytes]:
         for _ in range(self._max_redirects + 1):

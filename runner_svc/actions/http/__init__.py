@@ -1,0 +1,1 @@
+"""The `http-request` kind's client: a policy-checked, pinned transport and capped bodies."""
