@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import structlog
+from opentelemetry.trace import SpanKind
 
 from runner_svc.actions import ActionRunner
 from runner_svc.outcome import first_action_to_run, give_up, release_for, settle
@@ -19,6 +20,7 @@ from shared.domain.models import (
 )
 from shared.infra.logs import get_logger
 from shared.infra.metrics import EXECUTIONS, SKIPPED_REQUESTS
+from shared.infra.tracing import tracer
 from shared.ports import Clock, ExecutionRepository, WorkflowRepository
 
 log = get_logger(__name__)
@@ -60,7 +62,9 @@ class ExecutionWorker:
         )
         with structlog.contextvars.bound_contextvars(
             workflow_id=workflow.workflow_id, execution_id=execution_id
-        ):
+        ), tracer().start_as_current_span("execution", kind=SpanKind.CONSUMER, attributes={
+            "workflow.id": workflow.workflow_id, "execution.id": execution_id,
+        }):
             return await self._run_locked(workflow, token, execution_id)
 
     async def _run_locked(

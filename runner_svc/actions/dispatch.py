@@ -11,6 +11,7 @@ from shared.actions import Action
 from shared.domain.models import ActionResult
 from shared.infra.logs import get_logger
 from shared.infra.metrics import ACTION_DURATION
+from shared.infra.tracing import tracer
 
 log = get_logger(__name__)
 
@@ -29,10 +30,14 @@ class ActionDispatcher:
     async def run(self, action: Action) -> ActionResult:
         started = time.perf_counter()
         handler = self._handlers.get(action.type)
-        if handler is None:
-            result = self._unhandled(action)
-        else:
-            result = await handler.run(action)
+        with tracer().start_as_current_span(
+            f"action {action.type}", attributes={"action.id": action.action_id}
+        ) as span:
+            if handler is None:
+                result = self._unhandled(action)
+            else:
+                result = await handler.run(action)
+            span.set_attribute("action.status", result.status.value)
         ACTION_DURATION.labels(action.type, result.status.value).observe(
             time.perf_counter() - started
         )

@@ -17,6 +17,7 @@ from shared.domain.models import ActionResult
 from shared.infra.logs import get_logger
 from shared.infra.redact import mask_credentials, mask_library_logs
 from shared.infra.settings import Settings
+from shared.infra.tracing import inject_http_headers
 
 log = get_logger(__name__)
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -83,7 +84,11 @@ class HttpRequestHandler:
 
     async def _follow(self, method: str, url: str) -> tuple[int, bytes]:
         for _ in range(self._max_redirects + 1):
-            async with self._client.stream(method, url, follow_redirects=False) as response:
+            headers: dict[str, str] = {}
+            inject_http_headers(headers)  # traceparent, when tracing is on
+            async with self._client.stream(
+                method, url, headers=headers, follow_redirects=False
+            ) as response:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_CODES or not location:
                     return response.status_code, await read_capped(response, self._max_bytes)
