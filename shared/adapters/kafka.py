@@ -16,12 +16,13 @@ from aiokafka.errors import (
     RecordTooLargeError,
     TopicAlreadyExistsError,
 )
+from opentelemetry.trace import SpanKind
 
 from shared.domain.codec import MAX_MESSAGE_BYTES, encode_request
 from shared.domain.errors import Unavailable
 from shared.domain.models import ExecutionRequest
 from shared.infra.logs import get_logger
-from shared.infra.tracing import trace_headers
+from shared.infra.tracing import trace_headers, tracer
 from shared.ports import ConsumedMessage
 
 log = get_logger(__name__)
@@ -177,13 +178,19 @@ class KafkaPublisher:
 
     async def publish(self, request: ExecutionRequest) -> None:
         key, value = encode_request(request)
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                await self._producer.send_and_wait(
-                    self._topic, value, key=key, headers=trace_headers() or None
-                )
-        except (KafkaError, TimeoutError) as exc:
-            raise Unavailable(f"Kafka did not acknowledge the request: {exc!r}") from exc
+        # A producer span: the API's request span is its parent; a scheduled run's trace
+        # starts here. Its context travels in the record's headers to the runner.
+        with tracer().start_as_current_span(
+            f"publish {self._topic}", kind=SpanKind.PRODUCER,
+            attributes={"workflow.id": request.workflow_id},
+        ):
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    await self._producer.send_and_wait(
+                        self._topic, value, key=key, headers=trace_headers() or None
+                    )
+            except (KafkaError, TimeoutError) as exc:
+                raise Unavailable(f"Kafka did not acknowledge the request: {exc!r}") from exc
 
     async def publish_many(self, requests: Sequence[ExecutionRequest]) -> list[bool]:
         async def one(request: ExecutionRequest) -> bool:

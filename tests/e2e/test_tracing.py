@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.helpers import api_client, http_action, log_action, run_once, unique_id
+from tests.e2e.helpers import (
+    api_client,
+    create_workflow,
+    http_action,
+    log_action,
+    run_once,
+    unique_id,
+)
 from tests.e2e.stacks import StartStack
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.polling import eventually
@@ -50,6 +57,12 @@ async def test_one_execution_is_one_trace_from_the_api_to_each_action(
                 )
 
             await eventually(whole_trace, timeout_s=20, what="the execution's spans exported")
+            scheduled = await _one_scheduled_run(client)
+
+            async def scheduled_trace() -> bool:
+                return "execution" in {s.name for s in _trace_of(receiver.spans, scheduled)}
+
+            await eventually(scheduled_trace, timeout_s=20, what="the scheduled run's spans")
 
     trace = _trace_of(receiver.spans, execution["id"])
     assert len({s.trace_id for s in trace}) == 1
@@ -62,6 +75,27 @@ async def test_one_execution_is_one_trace_from_the_api_to_each_action(
     assert all(a.parent_span_id == run.span_id for a in actions)
     traceparents = [h.get("traceparent", "") for path, h in target.requests if path == "/ok"]
     assert any(tp.split("-")[1] == run.trace_id for tp in traceparents if tp)
+    # A scheduled run's trace starts at the scheduler's publish span.
+    trace = _trace_of(receiver.spans, scheduled)
+    by_id = {s.span_id: s for s in trace}
+    run = next(s for s in trace if s.name == "execution")
+    assert by_id[run.parent_span_id].service == "scheduler_svc"
+    assert by_id[run.parent_span_id].name.startswith("publish ")
+
+
+async def _one_scheduled_run(client: httpx.AsyncClient) -> str:
+    """Create a 1 s periodic workflow; the id of its first finished execution."""
+    workflow_id = unique_id("traced-tick")
+    await create_workflow(client, workflow_id, [log_action("tick")],
+                          trigger={"type": "periodic", "interval": "1s"})
+
+    async def first_done() -> str | None:
+        page = (await client.get(f"/workflows/{workflow_id}/executions?status=ok")).json()
+        return page["items"][0]["id"] if page["items"] else None
+
+    execution_id = await eventually(first_done, timeout_s=20, what="a scheduled run")
+    await client.delete(f"/workflows/{workflow_id}")
+    return str(execution_id)
 
 
 async def test_tracing_is_off_without_an_endpoint(
