@@ -27,6 +27,10 @@ class EntityHandler(Generic[M]):
         return self._model.model_validate(fields)
 
 
+LEGACY_RESULTS = "executed_actions"
+_LEGACY_FIELDS = {LEGACY_RESULTS, "last_failed_action"}  # both derived from the record now
+
+
 class ExecutionHandler(EntityHandler[Execution]):
     """Also reads documents written before the keyed record (a flat `executed_actions`)."""
 
@@ -41,7 +45,5 @@ class ExecutionHandler(EntityHandler[Execution]):
         return super().from_document(fields)
 
 
-LEGACY_RESULTS = "executed_actions"
-_LEGACY_FIELDS = {LEGACY_RESULTS, "last_failed_action"}  # both derived from the record now
 WORKFLOW_HANDLER: EntityHandler[Workflow] = EntityHandler(Workflow)
 EXECUTION_HANDLER: EntityHandler[Execution] = ExecutionHandler()
