@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.actions import HttpRequestAction, LogAction
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
+from shared.domain.execution_record import from_results
 from shared.domain.models import (
     Action,
     ActionResult,
@@ -84,8 +85,8 @@ def execution_doc(execution_id: str, workflow_id: str, created_at: datetime) -> 
         id=execution_id, workflow_id=workflow_id, status=ExecutionStatus.OK,
         created_at=to_ms(created_at), finished_at=to_ms(created_at + timedelta(milliseconds=3)),
         retries=4, total_actions=1,
-        executed_actions=[ActionResult(action_id=1, status=ActionResultStatus.OK,
-                                       logs="stdout: bench")],
+        **from_results([ActionResult(action_id=1, status=ActionResultStatus.OK,
+                                     logs="stdout: bench")]),
     )
     return EXECUTION_HANDLER.to_document(execution)
 

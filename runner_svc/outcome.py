@@ -4,31 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.domain.execution_record import failed_in_attempt
 from shared.domain.models import Execution, ExecutionStatus, TriggerStatus, Workflow
 from shared.domain.schedules import schedule_for
 from shared.domain.timing import backoff_s
 from shared.ports import Release
 
 
-def first_action_to_run(execution: Execution) -> int:
-    """A retry resumes AT the action that failed; anything else starts at the first."""
-    return execution.last_failed_action or 1
-
-
-def settle(execution: Execution, failed_action: int | None, now: datetime) -> Execution:
-    """Apply an attempt's outcome, given the retries left before it."""
-    if failed_action is None:
+def settle(execution: Execution, now: datetime) -> Execution:
+    """Apply an attempt's outcome (its runs recorded), given the retries left before it."""
+    if failed_in_attempt(execution) is None:
         return execution.model_copy(
             update={"status": ExecutionStatus.OK, "finished_at": now}
         )
     if execution.retries > 1:
         return execution.model_copy(update={
             "status": ExecutionStatus.PENDING, "retries": execution.retries - 1,
-            "last_failed_action": failed_action,
         })
     return execution.model_copy(update={
         "status": ExecutionStatus.FAILED, "retries": 0, "finished_at": now,
-        "last_failed_action": failed_action,
     })
 
 

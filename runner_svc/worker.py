@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
 from opentelemetry.trace import SpanKind
 
 from runner_svc.actions import ActionRunner
-from runner_svc.outcome import first_action_to_run, give_up, release_for, settle
+from runner_svc.outcome import give_up, release_for, settle
+from shared.domain.execution_record import (
+    action_key,
+    begin_attempt,
+    failed_in_attempt,
+    ready_to_run,
+    with_run,
+)
 from shared.domain.models import (
     ActionResultStatus,
     Execution,
@@ -122,30 +130,37 @@ class ExecutionWorker:
         return await self._save(give_up(execution, interrupted, self._clock.now()), execution)
 
     async def _attempt(self, workflow: Workflow, execution: Execution) -> Execution:
-        """Run the actions from the resume point; the first failure stops the attempt."""
-        results = list(execution.executed_actions)
-        failed_action = None
-        start = first_action_to_run(execution)
-        for action in workflow.actions:
-            if action.action_id < start:
-                continue
-            result = await self._actions.run(action)
-            results.append(result)
-            if result.status != ActionResultStatus.OK:
-                failed_action = action.action_id
-                break
-        settled = settle(execution, failed_action, self._clock.now())
-        settled.executed_actions = results
-        await self._save(settled, execution)
+        """Run the actions that have not succeeded; the first failure stops the attempt."""
+        ran, current = await self._run_actions(workflow, begin_attempt(execution))
+        settled = settle(current, self._clock.now())
+        await self._save(settled, execution, changed_actions=ran)
         log.info("attempt finished", status=settled.status.value, retries=settled.retries,
-                 failed_action=failed_action)
+                 failed_action=failed_in_attempt(settled))
         return settled
 
-    async def _save(self, settled: Execution, before: Execution) -> Execution:
+    async def _run_actions(
+        self, workflow: Workflow, execution: Execution
+    ) -> tuple[list[str], Execution]:
+        """One at a time, each once, in definition order as their dependencies allow."""
+        ran: list[str] = []
+        while batch := ready_to_run(workflow.actions, execution, ran):
+            action = batch[0]
+            started_at = self._clock.now()
+            result = await self._actions.run(action)
+            execution = with_run(
+                execution, action, result, started_at=started_at, finished_at=self._clock.now()
+            )
+            ran.append(action_key(action))
+            if result.status != ActionResultStatus.OK:
+                break
+        return ran, execution
+
+    async def _save(
+        self, settled: Execution, before: Execution, *, changed_actions: Sequence[str] = ()
+    ) -> Execution:
         """Persist an attempt's outcome: a compare-and-set on the execution it continued."""
         saved = await self._executions.save_attempt(
-            settled, new_results_from=len(before.executed_actions),
-            expected_retries=before.retries,
+            settled, changed_actions=changed_actions, expected_retries=before.retries,
         )
         if not saved:
             raise LeaseLost("the execution changed during this attempt; its result is dropped")

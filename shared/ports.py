@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -142,9 +142,11 @@ class ExecutionRepository(Protocol):
         ...
 
     async def save_attempt(
-        self, execution: Execution, *, new_results_from: int, expected_retries: int | None = None
+        self, execution: Execution, *, changed_actions: Collection[str],
+        expected_retries: int | None = None,
     ) -> bool:
-        """Persist status, counters and the results appended since `new_results_from`.
+        """Persist status, counters, `attempt` and the entries of `execution.actions` keyed
+        `changed_actions` (the actions this attempt ran); other entries are left as stored.
 
         With `expected_retries`, only while the stored execution is still pending with that
         many retries left (a compare-and-set: a runner that lost its lease cannot overwrite

@@ -35,7 +35,11 @@ def workflow_out(workflow: Workflow, now: datetime) -> WorkflowOut:
 
 
 def execution_out(execution: Execution) -> ExecutionOut:
-    return ExecutionOut.model_validate(execution.model_dump(mode="json"))
+    """The v1 answer: the flat `executed_actions` and `last_failed_action` of the record."""
+    fields = execution.model_dump(mode="json", exclude={"actions"})
+    fields["executed_actions"] = [r.model_dump(mode="json") for r in execution.executed_actions]
+    fields["last_failed_action"] = execution.last_failed_action
+    return ExecutionOut.model_validate(fields)
 
 
 def encode_cursor(value: dict[str, Any]) -> str:

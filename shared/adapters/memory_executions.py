@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from shared.domain.errors import Unavailable
@@ -20,7 +20,8 @@ class InMemoryExecutionRepository:
         return stored.model_copy(deep=True)
 
     async def save_attempt(
-        self, execution: Execution, *, new_results_from: int, expected_retries: int | None = None
+        self, execution: Execution, *, changed_actions: Collection[str],
+        expected_retries: int | None = None,
     ) -> bool:
         stored = self._items.get(execution.id)
         if stored is None:
@@ -31,11 +32,11 @@ class InMemoryExecutionRepository:
             return False
         stored.status = execution.status
         stored.retries = execution.retries
-        stored.last_failed_action = execution.last_failed_action
+        stored.attempt = execution.attempt
         stored.finished_at = execution.finished_at
         stored.reason = execution.reason
-        stored.executed_actions.extend(
-            r.model_copy() for r in execution.executed_actions[new_results_from:]
+        stored.actions.update(
+            {key: execution.actions[key].model_copy(deep=True) for key in changed_actions}
         )
         return True
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.adapters.mappers import EntityHandler
+from shared.adapters.mappers import LEGACY_RESULTS, EntityHandler
 from shared.domain.models import Execution, ExecutionStatus
 
 Doc = dict[str, Any]
@@ -29,25 +30,37 @@ class MongoExecutionRepository:
             return_document=ReturnDocument.AFTER,
         )
         assert doc is not None, "an upsert returns the document"
-        return self._handler.from_document(doc)
+        stored = self._handler.from_document(doc)
+        if LEGACY_RESULTS in doc:
+            await self._upgrade(stored, len(doc[LEGACY_RESULTS]))
+        return stored
+
+    async def _upgrade(self, stored: Execution, results: int) -> None:
+        """Rewrite an old document (flat `executed_actions`) as the record it was read as, so
+        that the keyed `$set`s of `save_attempt` extend it; only if its list is unchanged."""
+        record = self._handler.to_document(stored)
+        await self._col.update_one(
+            {"id": stored.id, LEGACY_RESULTS: {"$size": results}},
+            {"$set": {"actions": record["actions"], "attempt": record["attempt"]},
+             "$unset": {LEGACY_RESULTS: "", "last_failed_action": ""}},
+        )
 
     async def save_attempt(
-        self, execution: Execution, *, new_results_from: int, expected_retries: int | None = None
+        self, execution: Execution, *, changed_actions: Collection[str],
+        expected_retries: int | None = None,
     ) -> bool:
-        new_results = [r.model_dump(mode="python") for r in
-                       execution.executed_actions[new_results_from:]]
-        update: Doc = {"$set": {
+        changes: Doc = {
             "status": execution.status.value, "retries": execution.retries,
-            "last_failed_action": execution.last_failed_action,
-            "finished_at": execution.finished_at, "reason": execution.reason,
-        }}
-        if new_results:
-            update["$push"] = {"executed_actions": {"$each": new_results}}
+            "attempt": execution.attempt, "finished_at": execution.finished_at,
+            "reason": execution.reason,
+        }
+        for key in changed_actions:  # keys follow the action name rule: safe path segments
+            changes[f"actions.{key}"] = execution.actions[key].model_dump(mode="python")
         query: Doc = {"id": execution.id}
         if expected_retries is not None:
             query.update(status="pending", retries=expected_retries)
         # A compare-and-set on the attempt it continues; no document is needed back.
-        return (await self._col.update_one(query, update)).matched_count == 1
+        return (await self._col.update_one(query, {"$set": changes})).matched_count == 1
 
     async def cancel(self, execution: Execution) -> Execution:
         stored = await self.get_or_create(execution)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,18 +92,69 @@ class ActionResult(_Model):
     logs: str
 
 
+class ActionStatus(StrEnum):
+    """Where one action of an execution stands (see `shared.domain.execution_record`)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class ActionRun(_Model):
+    """One run of one action: `seq` orders the runs of the whole execution."""
+
+    seq: int
+    attempt: int
+    status: ActionResultStatus
+    logs: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    response: dict[str, Any] | None = None
+
+
+class ActionState(_Model):
+    """One action's state in an execution, with every run of it so far."""
+
+    action_id: int
+    status: ActionStatus = ActionStatus.PENDING
+    runs: list[ActionRun] = Field(default_factory=list)
+
+
 class Execution(_Model):
+    """One execution; `actions` (keyed by action name) is the record the v1 fields derive from."""
+
     id: str
     workflow_id: str
     status: ExecutionStatus = ExecutionStatus.PENDING
     created_at: datetime
     finished_at: datetime | None = None
     retries: int
-    last_failed_action: int | None = None
     total_actions: int
-    executed_actions: list[ActionResult] = Field(default_factory=list)
+    # Attempts recorded so far; the runs of attempt n carry `attempt == n`.
+    attempt: int = 0
+    actions: dict[str, ActionState] = Field(default_factory=dict)
     # Why it ended without an action deciding it (cancelled, or failed after interruptions).
     reason: str | None = None
+
+    @property
+    def executed_actions(self) -> list[ActionResult]:
+        """The v1 flat list: every action run, in the order they ran."""
+        return [
+            ActionResult(action_id=action_id, status=run.status, logs=run.logs)
+            for action_id, run in self._runs_in_order()
+        ]
+
+    @property
+    def last_failed_action(self) -> int | None:
+        """The v1 field: action_id of the action that failed last, None if none did."""
+        failed = [a for a, run in self._runs_in_order() if run.status != ActionResultStatus.OK]
+        return failed[-1] if failed else None
+
+    def _runs_in_order(self) -> list[tuple[int, ActionRun]]:
+        runs = [(s.action_id, run) for s in self.actions.values() for run in s.runs]
+        return sorted(runs, key=lambda pair: pair[1].seq)
 
 
 class ExecutionRequest(_Model):

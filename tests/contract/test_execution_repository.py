@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from shared.adapters.mappers import EXECUTION_HANDLER
+from shared.adapters.mongo import MongoExecutionRepository
+from shared.domain.execution_record import attempt_keys, begin_attempt, from_results, with_run
 from shared.domain.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
 from tests.contract.conftest import Repos
 from tests.contract.helpers import assert_utc_ms, at
+from tests.fakes import V1Action, with_result
 
 OK, FAILED = ActionResultStatus.OK, ActionResultStatus.FAILED
 
 
 def execution(execution_id: str, workflow_id: str = "w", **fields: object) -> Execution:
+    """An execution; v1 `executed_actions` (and the `last_failed_action` they imply) given
+    become its record."""
     values: dict[str, object] = {"created_at": at(0), "retries": 4, "total_actions": 3}
     values.update(fields)
-    return Execution.model_validate({"id": execution_id, "workflow_id": workflow_id, **values})
+    last_failed = values.pop("last_failed_action", None)
+    values.update(from_results(values.pop("executed_actions", [])))
+    built = Execution.model_validate({"id": execution_id, "workflow_id": workflow_id, **values})
+    assert built.last_failed_action == last_failed, "the results imply another last failure"
+    return built
+
+
+async def save(repos: Repos, execution: Execution, expected_retries: int | None = None) -> bool:
+    """save_attempt of the actions run in the execution's current attempt."""
+    return await repos.executions.save_attempt(
+        execution, changed_actions=attempt_keys(execution), expected_retries=expected_retries
+    )
 
 
 async def test_get_or_create_inserts_once_then_returns_the_stored_one(repos: Repos) -> None:
@@ -34,14 +55,15 @@ async def test_get_unknown_is_none(repos: Repos) -> None:
 
 
 async def test_save_attempt_appends_only_new_results_across_attempts(repos: Repos) -> None:
-    run = await repos.executions.get_or_create(execution("e1"))
+    run = begin_attempt(await repos.executions.get_or_create(execution("e1")))
 
-    run.executed_actions += [
+    for result in [
         ActionResult(action_id=1, status=OK, logs="stdout: a"),
         ActionResult(action_id=2, status=FAILED, logs="u [STATUS 500] => boom"),
-    ]
-    run.retries, run.last_failed_action = 3, 2
-    await repos.executions.save_attempt(run, new_results_from=0)
+    ]:
+        run = with_result(run, result)
+    run.retries = 3  # last_failed_action 2: derived from the record
+    await save(repos, run)
 
     after_first = await repos.executions.get("e1")
     assert after_first is not None
@@ -50,14 +72,14 @@ async def test_save_attempt_appends_only_new_results_across_attempts(repos: Repo
     assert after_first.executed_actions == run.executed_actions
     assert after_first.finished_at is None
 
-    retry = after_first.model_copy(deep=True)
-    start = len(retry.executed_actions)
-    retry.executed_actions += [
+    retry = begin_attempt(after_first)
+    for result in [
         ActionResult(action_id=2, status=OK, logs="u [STATUS 200] => fine"),
         ActionResult(action_id=3, status=OK, logs="stdout: c"),
-    ]
+    ]:
+        retry = with_result(retry, result)
     retry.status, retry.retries, retry.finished_at = ExecutionStatus.OK, 3, at(9)
-    await repos.executions.save_attempt(retry, new_results_from=start)
+    await save(repos, retry)
 
     stored = await repos.executions.get("e1")
     assert stored is not None
@@ -133,14 +155,14 @@ async def test_save_attempt_with_expected_retries_is_a_compare_and_set(repos: Re
         {"action_id": 1, "status": "ok", "logs": "runner that lost its lease"},
     ])
 
-    assert await repos.executions.save_attempt(first, new_results_from=0, expected_retries=4)
-    assert not await repos.executions.save_attempt(stale, new_results_from=0, expected_retries=4)
+    assert await save(repos, first, expected_retries=4)
+    assert not await save(repos, stale, expected_retries=4)
 
     stored = await repos.executions.get("e1")
     assert stored is not None
     assert (stored.status, stored.retries) == (ExecutionStatus.PENDING, 3)
     assert [r.logs for r in stored.executed_actions] == ["first runner"]
-    assert not await repos.executions.save_attempt(first, new_results_from=0, expected_retries=4)
+    assert not await save(repos, first, expected_retries=4)
 
 
 def cancelled(execution_id: str, **fields: object) -> Execution:
@@ -171,7 +193,7 @@ async def test_cancel_settles_a_pending_execution_and_keeps_its_history(repos: R
         {"action_id": 1, "status": "ok", "logs": "a"}, {"action_id": 2, "status": "failed",
                                                        "logs": "b"},
     ])
-    assert await repos.executions.save_attempt(waiting, new_results_from=0, expected_retries=4)
+    assert await save(repos, waiting, expected_retries=4)
 
     stored = await repos.executions.cancel(cancelled("e1"))
 
@@ -181,7 +203,7 @@ async def test_cancel_settles_a_pending_execution_and_keeps_its_history(repos: R
     assert await repos.executions.get("e1") == stored
     # A runner that lost its lease cannot overwrite it afterwards.
     late = execution("e1", status="ok", finished_at=at(30))
-    assert not await repos.executions.save_attempt(late, new_results_from=0, expected_retries=3)
+    assert not await save(repos, late, expected_retries=3)
     assert await repos.executions.cancel(cancelled("e1", finished_at=at(40))) == stored
 
 
@@ -191,3 +213,75 @@ async def test_cancel_leaves_a_finished_execution_as_it_is(repos: Repos) -> None
 
     assert await repos.executions.cancel(cancelled("e1")) == done
     assert await repos.executions.get("e1") == done
+
+
+async def test_save_attempt_sets_only_the_entries_of_the_actions_it_ran(repos: Repos) -> None:
+    first = begin_attempt(await repos.executions.get_or_create(execution("e1")))
+    first = with_run(first, V1Action(1), ActionResult(action_id=1, status=OK, logs="a"),
+                     started_at=at(1), finished_at=at(1.25))
+    first = with_result(first, ActionResult(action_id=2, status=FAILED, logs="b"))
+    first.retries = 3
+    assert await save(repos, first, expected_retries=4)
+
+    retry = begin_attempt(first)
+    # A stale copy of action 1 that the save must not write.
+    retry.actions = {**retry.actions, "action-1": retry.actions["action-1"].model_copy(
+        update={"runs": []})}
+    retry = with_result(retry, ActionResult(action_id=2, status=OK, logs="c"))
+    retry.status, retry.finished_at = ExecutionStatus.OK, at(9)
+    assert await repos.executions.save_attempt(
+        retry, changed_actions=["action-2"], expected_retries=3
+    )
+
+    stored = await repos.executions.get("e1")
+    assert stored is not None
+    assert stored.actions["action-1"] == first.actions["action-1"]  # not in changed_actions
+    assert stored.actions["action-2"] == retry.actions["action-2"]
+    assert stored.attempt == 2
+    [run] = stored.actions["action-1"].runs
+    assert (run.attempt, run.started_at, run.finished_at, run.duration_ms) == (
+        1, at(1), at(1.25), 250
+    )
+    assert [(r.action_id, r.status, r.logs) for r in stored.executed_actions] == [
+        (1, OK, "a"), (2, FAILED, "b"), (2, OK, "c"),
+    ]
+
+
+@pytest.mark.integration
+async def test_mongo_reads_and_upgrades_a_document_written_before_the_record(
+    fresh_db: Any,
+) -> None:
+    """A document with the flat v1 list (and no `actions` map) reads, then records on."""
+    repo = MongoExecutionRepository(fresh_db["executions"], EXECUTION_HANDLER)
+    await fresh_db["executions"].insert_one({
+        "id": "old", "workflow_id": "w", "status": "pending", "created_at": at(0),
+        "finished_at": None, "retries": 3, "last_failed_action": 2, "total_actions": 3,
+        "reason": None, "executed_actions": [
+            {"action_id": 1, "status": "ok", "logs": "stdout: a"},
+            {"action_id": 2, "status": "failed", "logs": "u [STATUS 500] => boom"},
+        ],
+    })
+
+    read = await repo.get("old")
+    assert read is not None
+    assert read.last_failed_action == 2 and read.attempt == 1
+    assert [(r.action_id, r.status) for r in read.executed_actions] == [(1, OK), (2, FAILED)]
+
+    retry = begin_attempt(await repo.get_or_create(execution("old")))
+    assert retry == begin_attempt(read)
+    for result in [ActionResult(action_id=2, status=OK, logs="u [STATUS 200] => fine"),
+                   ActionResult(action_id=3, status=OK, logs="stdout: c")]:
+        retry = with_result(retry, result)
+    retry.status, retry.finished_at = ExecutionStatus.OK, at(9)
+    assert await repo.save_attempt(
+        retry, changed_actions=attempt_keys(retry), expected_retries=3
+    )
+
+    doc = await fresh_db["executions"].find_one({"id": "old"})
+    assert "executed_actions" not in doc and "last_failed_action" not in doc
+    stored = await repo.get("old")
+    assert stored is not None
+    assert [(r.action_id, r.status) for r in stored.executed_actions] == [
+        (1, OK), (2, FAILED), (2, OK), (3, OK),
+    ]
+    assert stored.last_failed_action == 2 and stored.attempt == 2

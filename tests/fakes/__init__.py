@@ -19,6 +19,7 @@ from shared.adapters.memory import (
     InMemoryWorkflowRepository,
 )
 from shared.domain.errors import Unavailable
+from shared.domain.execution_record import with_run
 from shared.domain.models import (
     Action,
     ActionResult,
@@ -81,6 +82,21 @@ def periodic_workflow(
         ),
         actions=make_actions(kinds),
     )
+
+
+# --- execution records -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class V1Action:
+    """An action as the execution record sees a v1 one: an id, no name."""
+
+    action_id: int
+
+
+def with_result(execution: Execution, result: ActionResult) -> Execution:
+    """`execution` with one more run (in its current attempt) of the action `result` names."""
+    return with_run(execution, V1Action(result.action_id), result)
 
 
 # --- ActionRunner ------------------------------------------------------------------------

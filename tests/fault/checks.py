@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from shared.adapters.mappers import EXECUTION_HANDLER
 from tests.fault.load import Db, Json, Ledger, wait_idle
 from tests.harness import Stack
 
@@ -63,7 +64,8 @@ def execution_problems(doc: Json) -> list[str]:
         found.append(f"status {doc['status']}")
     if doc.get("finished_at") is None:
         found.append("no finished_at")
-    ok_runs = Counter(r["action_id"] for r in doc["executed_actions"] if r["status"] == "ok")
+    results = EXECUTION_HANDLER.from_document(doc).executed_actions
+    ok_runs = Counter(r.action_id for r in results if r.status == "ok")
     twice = sorted(a for a, n in ok_runs.items() if n > 1)
     if twice:
         found.append(f"actions {twice} ran ok more than once")

@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from shared.adapters.memory import InMemoryExecutionRepository
+from shared.domain.execution_record import attempt_keys, begin_attempt
 from shared.domain.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
 from shared.web.ops import ReadyCheck
+from tests.fakes import with_result
 from tests.fakes.clock import FakeClock
 from tests.unit.conftest import CreateWorkflow
 
@@ -33,17 +35,17 @@ async def add_execution(
         id=str(uuid.uuid4()), workflow_id=workflow_id, created_at=clock.now(), retries=4,
         total_actions=1,
     )
-    stored = await executions.get_or_create(fresh)
+    stored = begin_attempt(await executions.get_or_create(fresh))
     stored.status = status
-    stored.executed_actions.append(ActionResult(
+    stored = with_result(stored, ActionResult(
         action_id=1, status=ActionResultStatus.FAILED if status != ExecutionStatus.OK
         else ActionResultStatus.OK, logs="stdout: hello",
     ))
     if status != ExecutionStatus.PENDING:
         stored.finished_at = clock.now()
     if status == ExecutionStatus.PENDING:
-        stored.retries, stored.last_failed_action = 3, 1
-    await executions.save_attempt(stored, new_results_from=0)
+        stored.retries = 3  # last_failed_action 1: derived from the record
+    await executions.save_attempt(stored, changed_actions=attempt_keys(stored))
     return stored
 
 

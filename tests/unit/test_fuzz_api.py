@@ -26,6 +26,7 @@ from shared.adapters.memory import (
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
+from shared.domain.execution_record import from_results
 from shared.domain.models import (
     ActionResult,
     ActionResultStatus,
@@ -80,10 +81,10 @@ async def seed(
     for execution in [
         Execution(id="0", workflow_id="0", status=ExecutionStatus.OK, created_at=now,
                   finished_at=now, retries=3, total_actions=2,
-                  executed_actions=[ok, ok.model_copy(update={"action_id": 2})]),
+                  **from_results([ok, ok.model_copy(update={"action_id": 2})])),
         Execution(id="00", workflow_id="0", status=ExecutionStatus.FAILED,
                   created_at=now + timedelta(seconds=1), finished_at=now, retries=0,
-                  last_failed_action=2, total_actions=2, executed_actions=[ok, failed]),
+                  total_actions=2, **from_results([ok, failed])),
         Execution(id="000", workflow_id="0", created_at=now + timedelta(seconds=2), retries=4,
                   total_actions=2),
     ]:

@@ -6,9 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runner_svc.outcome import first_action_to_run, next_run_after, release_for, settle
-from shared.domain.models import Execution, ExecutionStatus, TriggerStatus
-from tests.fakes import manual_workflow, periodic_workflow
+from runner_svc.outcome import next_run_after, release_for, settle
+from shared.domain.execution_record import begin_attempt, still_to_run, with_run
+from shared.domain.models import (
+    ActionResult,
+    ActionResultStatus,
+    Execution,
+    ExecutionStatus,
+    TriggerStatus,
+)
+from tests.fakes import make_actions, manual_workflow, periodic_workflow
 from tests.fakes.clock import FakeClock
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -16,14 +23,22 @@ NOW = T0 + timedelta(minutes=5)
 
 
 def execution(retries: int = 4, last_failed_action: int | None = None) -> Execution:
-    return Execution(
+    """An execution in its first attempt, whose actions ran ok up to `last_failed_action`."""
+    record = begin_attempt(Execution(
         id="e1",
         workflow_id="wf",
         created_at=T0,
         retries=retries,
-        last_failed_action=last_failed_action,
         total_actions=3,
-    )
+    ))
+    if last_failed_action is None:
+        return record
+    for action in make_actions()[:last_failed_action]:
+        failed = action.action_id == last_failed_action
+        status = ActionResultStatus.FAILED if failed else ActionResultStatus.OK
+        result = ActionResult(action_id=action.action_id, status=status, logs="")
+        record = with_run(record, action, result)
+    return record
 
 
 @pytest.mark.parametrize(
@@ -46,8 +61,8 @@ def test_settle_table(
     last_failed: int | None,
     finished: bool,
 ) -> None:
-    before = execution(retries)
-    after = settle(before, failed, NOW)
+    before = execution(retries, failed)
+    after = settle(before, NOW)
     assert after.status == status
     assert after.retries == retries_after
     assert after.last_failed_action == last_failed
@@ -59,10 +74,14 @@ def test_settle_table(
     ), "settle must not mutate its input"
 
 
-def test_first_action_to_run_fresh_starts_at_one_and_retry_at_the_failed_action() -> None:
-    assert first_action_to_run(execution()) == 1
-    assert first_action_to_run(execution(last_failed_action=3)) == 3
-    assert first_action_to_run(execution(last_failed_action=1)) == 1
+def test_still_to_run_fresh_starts_at_one_and_retry_at_the_failed_action() -> None:
+    def ids(record: Execution) -> list[int]:
+        return [a.action_id for a in still_to_run(make_actions(), record)]
+
+    assert ids(execution()) == [1, 2, 3]
+    assert ids(execution(last_failed_action=3)) == [3]
+    assert ids(execution(last_failed_action=1)) == [1, 2, 3]
+    assert ids(execution(last_failed_action=2)) == [2, 3]
 
 
 def test_next_run_after_manual_is_none() -> None:

@@ -141,6 +141,35 @@ async def test_failure_waits_for_backoff_and_retry_resumes_at_failed_action(h: H
     assert (wf.trigger.status, wf.trigger.execution_id, wf.trigger.next_run) == (None, None, None)
 
 
+async def test_each_run_is_recorded_with_its_attempt_and_timings(h: Harness) -> None:
+    await h.add(manual_workflow("wf", h.clock))
+    request = await h.trigger("wf")
+
+    async def takes_250_ms(action: Action) -> None:
+        h.clock.advance(0.25)
+
+    worker = h.worker(ScriptedActionRunner(script={2: ["failed"]}, hook=takes_250_ms))
+    start = h.clock.now()
+    first = await worker.run(request)
+    assert first is not None
+    h.clock.advance(4)
+    retry_start = h.clock.now()
+    (retry,) = await h.dispatch_due()
+    await worker.run(retry)
+
+    stored = await h.executions.get(first.id)
+    assert stored is not None and stored.attempt == 2
+    runs = [(key, r.seq, r.attempt, r.started_at, r.finished_at, r.duration_ms)
+            for key, state in stored.actions.items() for r in state.runs]
+    ms = timedelta(milliseconds=250)
+    assert sorted(runs, key=lambda run: run[1]) == [
+        ("action-1", 1, 1, start, start + ms, 250),
+        ("action-2", 2, 1, start + ms, start + 2 * ms, 250),
+        ("action-2", 3, 2, retry_start, retry_start + ms, 250),
+        ("action-3", 4, 2, retry_start + ms, retry_start + 2 * ms, 250),
+    ]
+
+
 async def test_always_failing_gives_up_after_four_attempts_with_backoffs(h: Harness) -> None:
     await h.add(manual_workflow("wf", h.clock))
     request = await h.trigger("wf")
