@@ -22,6 +22,7 @@ class TriggerType(StrEnum):
 class TriggerStatus(StrEnum):
     BUSY = "busy"
     PENDING = "pending"
+    WAITING = "waiting"  # parked on a delay or a signal (SPEC 12); nothing sets it in v1
 
 
 class ActionType(StrEnum):
@@ -92,6 +93,7 @@ class Workflow(_Model):
     trigger: Trigger
     actions: list[Action]
     archived_at: datetime | None = None
+    paused_at: datetime | None = None  # SPEC 12: not dispatched while set
     scheduled_at: datetime | None = None
     lock: Lock | None = None
     rate: RateWindow | None = None
