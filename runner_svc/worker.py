@@ -29,7 +29,7 @@ from shared.domain.models import (
 from shared.infra.logs import get_logger
 from shared.infra.metrics import EXECUTIONS, SKIPPED_REQUESTS
 from shared.infra.tracing import tracer
-from shared.ports import Clock, ExecutionRepository, WorkflowRepository
+from shared.ports import Clock, ExecutionRepository, Leases
 
 log = get_logger(__name__)
 
@@ -42,7 +42,7 @@ class ExecutionWorker:
     """Handles one ExecutionRequest end to end; safe to call with duplicates."""
 
     def __init__(
-        self, *, workflows: WorkflowRepository, executions: ExecutionRepository,
+        self, *, workflows: Leases, executions: ExecutionRepository,
         actions: ActionRunner, clock: Clock, retries: int = 4, lease_s: float = 60.0,
         backoff_scale: float = 1.0, max_interrupted_attempts: int = 10,
     ) -> None:

@@ -26,7 +26,7 @@ from shared.ports import (
     ExecutionRepository,
     ExecutionRequestPublisher,
     NextRunWatch,
-    WorkflowRepository,
+    SchedulerWorkflows,
 )
 from shared.service_layer.settle import settle_archived
 
@@ -63,7 +63,7 @@ class Scheduler:
     """Finds due workflows in batches and dispatches each one exactly once."""
 
     def __init__(
-        self, *, workflows: WorkflowRepository, executions: ExecutionRepository,
+        self, *, workflows: SchedulerWorkflows, executions: ExecutionRepository,
         publisher: ExecutionRequestPublisher, clock: Clock, interval_s: float = 5.0,
         batch_size: int = 500,
         scheduled_timeout_s: float = 30.0, fault_hook: FaultHook | None = None,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from shared.domain.lifecycle.dispatch import DueWorkflow, Release, TriggerClaim
+from shared.domain.lifecycle.language import Transition
 from shared.domain.models import (
     Execution,
     ExecutionRequest,
     ExecutionStatus,
-    TriggerStatus,
     Workflow,
 )
-from shared.domain.schedules import Schedule
+
+__all__ = ["DueWorkflow", "Release", "TriggerClaim"]  # the lifecycle's values, re-exported
 
 
 class Clock(Protocol):
@@ -23,44 +25,9 @@ class Clock(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class TriggerClaim:
-    """Arguments of an atomic manual-trigger claim (active -> scheduled, busy)."""
+class WorkflowDefinitions(Protocol):
+    """The stored workflows as the API defines, reads and archives them."""
 
-    workflow_id: str
-    execution_id: str
-    now: datetime
-    window_start: datetime
-    rate_limit: int  # accepted triggers per window; 0 disables the limit
-
-
-@dataclass(frozen=True, slots=True)
-class DueWorkflow:
-    """What the scheduler needs to dispatch one workflow, without its actions."""
-
-    workflow_id: str
-    next_run: datetime | None
-    trigger_status: TriggerStatus | None
-    execution_id: str | None
-    schedule: Schedule
-    created_at: datetime
-    scheduled_at: datetime | None = None
-    lock_token: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """The state a runner leaves a workflow in when it unlocks it."""
-
-    workflow_id: str
-    lock_token: str
-    trigger_status: TriggerStatus | None
-    next_run: datetime | None
-    execution_id: str | None
-    interrupted_attempts: int = 0
-
-
-class WorkflowRepository(Protocol):
     async def create(self, workflow: Workflow) -> None:
         """Insert; raise `Conflict` when the workflow id exists."""
         ...
@@ -69,14 +36,6 @@ class WorkflowRepository(Protocol):
 
     async def list_after(self, *, after_id: str | None, limit: int) -> list[Workflow]:
         """Workflows ordered by id, strictly after `after_id`."""
-        ...
-
-    async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
-        """Atomically dispatch an idle manual workflow within its rate limit."""
-        ...
-
-    async def undo_trigger_claim(self, claim: TriggerClaim) -> bool:
-        """Revert a claim whose request could not be produced."""
         ...
 
     async def archive(self, workflow_id: str, now: datetime) -> Workflow | None:
@@ -88,6 +47,22 @@ class WorkflowRepository(Protocol):
         """
         ...
 
+
+class TriggerClaims(Protocol):
+    """The API's manual trigger: claim an idle workflow, or give the claim back."""
+
+    async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
+        """Atomically dispatch an idle manual workflow within its rate limit."""
+        ...
+
+    async def undo_trigger_claim(self, claim: TriggerClaim) -> bool:
+        """Revert a claim whose request could not be produced."""
+        ...
+
+
+class ArchivedRuns(Protocol):
+    """What archiving stopped and is still to settle (`shared/service_layer/settle.py`)."""
+
     async def find_archived_unsettled(self, *, limit: int) -> list[Workflow]:
         """Archived workflows, not `locked`, whose `trigger.execution_id` is still set."""
         ...
@@ -95,6 +70,10 @@ class WorkflowRepository(Protocol):
     async def clear_archived_execution(self, workflow_id: str, execution_id: str) -> bool:
         """Archived, not locked, with this execution id -> idle, no execution (CAS)."""
         ...
+
+
+class Dispatch(Protocol):
+    """The scheduler's view: due, stuck and abandoned workflows, and their claims."""
 
     async def find_due(self, now: datetime, *, after: DueWorkflow | None, limit: int
                        ) -> list[DueWorkflow]:
@@ -123,6 +102,10 @@ class WorkflowRepository(Protocol):
         """Earliest next_run later than `after` of any non-archived workflow."""
         ...
 
+
+class Leases(Protocol):
+    """A runner's hold on the workflow it executes."""
+
     async def lock(self, workflow_id: str, *, token: str, lease_until: datetime
                    ) -> Workflow | None:
         """Atomically scheduled -> locked; the workflow, or None if not claimable."""
@@ -134,6 +117,29 @@ class WorkflowRepository(Protocol):
     async def release(self, release: Release) -> bool:
         """locked (by this token) -> active with the given trigger state."""
         ...
+
+
+class Transitions(Protocol):
+    """Any transition of `shared.domain.lifecycle.transitions`, by its data."""
+
+    async def apply(self, transition: Transition, workflow_id: str,
+                    params: Mapping[str, Any]) -> bool:
+        """Run it as one compare-and-set; whether its precondition held."""
+        ...
+
+
+class ApiWorkflows(WorkflowDefinitions, TriggerClaims, ArchivedRuns, Protocol):
+    """The roles workflows_svc uses."""
+
+
+class SchedulerWorkflows(Dispatch, ArchivedRuns, Protocol):
+    """The roles scheduler_svc uses."""
+
+
+class WorkflowRepository(
+    WorkflowDefinitions, TriggerClaims, ArchivedRuns, Dispatch, Leases, Transitions, Protocol
+):
+    """Every role at once, as each workflows adapter implements them."""
 
 
 class ExecutionRepository(Protocol):

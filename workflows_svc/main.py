@@ -7,21 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
-from pymongo.errors import PyMongoError
+from fastapi import FastAPI
 
 from shared.adapters.clock import SystemClock
 from shared.adapters.connect import KafkaProbe
 from shared.adapters.wiring import open_publisher, open_stores
-from shared.infra.logs import configure_logging, get_logger
+from shared.infra.logs import configure_logging
 from shared.infra.settings import Settings
 from shared.infra.tracing import tracing_provider
-from shared.web.errors import error_response
 from workflows_svc.app import Wired, create_app
 from workflows_svc.service import WorkflowService
 
 DEFAULT_PORT = 8081
-log = get_logger(__name__)
 
 
 @asynccontextmanager
@@ -41,16 +38,9 @@ async def wire(settings: Settings) -> AsyncIterator[Wired]:
             await probe.close()
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> Response:
-    log.warning("database unavailable", error=repr(exc))
-    return error_response(503, "database unavailable, try again")
-
-
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_app(settings, wire)
-    app.add_exception_handler(PyMongoError, _database_unavailable)
-    return app
+    return create_app(settings, wire)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

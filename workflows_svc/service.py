@@ -25,11 +25,11 @@ from shared.domain.timing import MAX_INTERVAL_MS, parse_interval_ms, rate_window
 from shared.infra.logs import get_logger
 from shared.infra.metrics import TRIGGERS
 from shared.ports import (
+    ApiWorkflows,
     Clock,
     ExecutionRepository,
     ExecutionRequestPublisher,
     TriggerClaim,
-    WorkflowRepository,
 )
 from shared.service_layer.settle import settle_archived
 
@@ -50,7 +50,7 @@ class WorkflowService:
     """Workflow definitions and manual triggers."""
 
     def __init__(
-        self, *, workflows: WorkflowRepository, executions: ExecutionRepository,
+        self, *, workflows: ApiWorkflows, executions: ExecutionRepository,
         publisher: ExecutionRequestPublisher, clock: Clock,
         min_interval_s: float = 1.0, trigger_rate_limit: int = 60,
     ) -> None:

@@ -10,11 +10,13 @@ from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.adapters.mappers import LEGACY_RESULTS, EntityHandler
+from shared.adapters.mongo_errors import raises_unavailable
 from shared.domain.models import Execution, ExecutionStatus
 
 Doc = dict[str, Any]
 
 
+@raises_unavailable
 class MongoExecutionRepository:
     """ExecutionRepository on the `executions` collection."""
 

@@ -26,6 +26,7 @@ class TriggerType(StrEnum):
 class TriggerStatus(StrEnum):
     BUSY = "busy"
     PENDING = "pending"
+    WAITING = "waiting"  # parked on a delay or a signal (SPEC 12); nothing sets it in v1
 
 
 class ExecutionStatus(StrEnum):
@@ -81,6 +82,7 @@ class Workflow(_Model):
     trigger: Trigger
     actions: list[Action]
     archived_at: datetime | None = None
+    paused_at: datetime | None = None  # SPEC 12: not dispatched while set
     scheduled_at: datetime | None = None
     lock: Lock | None = None
     rate: RateWindow | None = None

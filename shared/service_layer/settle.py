@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.domain.models import Execution, ExecutionStatus, Workflow, WorkflowStatus
-from shared.ports import ExecutionRepository, WorkflowRepository
+from shared.ports import ArchivedRuns, ExecutionRepository
 
 ARCHIVED_REASON = "workflow archived before the execution finished"
 
@@ -33,7 +33,7 @@ def cancelled_execution(workflow: Workflow, now: datetime) -> Execution | None:
 
 
 async def settle_archived(
-    workflow: Workflow, *, workflows: WorkflowRepository, executions: ExecutionRepository,
+    workflow: Workflow, *, workflows: ArchivedRuns, executions: ExecutionRepository,
     now: datetime,
 ) -> Execution | None:
     """Cancel the execution `workflow` (archived) stopped, then clear it; the stored one."""

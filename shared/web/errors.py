@@ -20,7 +20,9 @@ from shared.domain.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
+from shared.infra.logs import get_logger
 
+log = get_logger(__name__)
 _STATUS = {
     InvalidInput: 400, NotFound: 404, Conflict: 409, UnsupportedMediaType: 415,
     RateLimited: 429, Unavailable: 503,
@@ -42,6 +44,8 @@ async def _domain_error(_: Request, exc: Exception) -> Response:
                  "nextRetryAt": exc.next_retry_at.isoformat() if exc.next_retry_at else None}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after_s)
+    if isinstance(exc, Unavailable):
+        log.warning("dependency unavailable", error=exc.message, cause=repr(exc.__cause__))
     response = error_response(status, exc.message, **extra)
     response.headers.update(headers)
     return response

@@ -1,0 +1,84 @@
+"""The lifecycle's conditions and updates as MongoDB filters and update documents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.domain.lifecycle.language import (
+    AnyOf,
+    Compare,
+    Condition,
+    CountInWindow,
+    Inc,
+    Op,
+    Set,
+    Unset,
+    Update,
+    resolve,
+)
+
+Doc = dict[str, Any]
+_OPERATORS = {Op.EQ: "$eq", Op.NE: "$ne", Op.LT: "$lt", Op.LE: "$lte", Op.GT: "$gt", Op.IN: "$in"}
+
+
+def to_filter(condition: Condition, params: Mapping[str, Any]) -> Doc:
+    """The query filter matching the documents for which `condition` holds."""
+    fields: dict[str, Doc] = {}
+    alternatives: list[Doc] = []
+    for clause in condition:
+        if isinstance(clause, AnyOf):
+            alternatives.append({"$or": [to_filter(a, params) for a in clause.alternatives]})
+        else:
+            fields.setdefault(clause.field, {})[_OPERATORS[clause.op]] = _operand(clause, params)
+    query: Doc = {
+        field: ops["$eq"] if list(ops) == ["$eq"] else ops for field, ops in fields.items()
+    }
+    if len(alternatives) == 1:
+        query.update(alternatives[0])
+    elif alternatives:
+        query["$and"] = alternatives
+    return query
+
+
+def _operand(clause: Compare, params: Mapping[str, Any]) -> Any:
+    value = resolve(clause.value, params)
+    return list(value) if clause.op is Op.IN else value
+
+
+def to_update(update: Update, params: Mapping[str, Any]) -> Doc | list[Doc]:
+    """An update document, or an update pipeline when a field depends on its old value."""
+    if any(isinstance(op, CountInWindow) for op in update):
+        return _pipeline(update, params)
+    parts: dict[str, Doc] = {}
+    for op in update:
+        if isinstance(op, Set):
+            parts.setdefault("$set", {})[op.field] = resolve(op.value, params)
+        elif isinstance(op, Unset):
+            parts.setdefault("$unset", {})[op.field] = ""
+        elif isinstance(op, Inc):
+            parts.setdefault("$inc", {})[op.field] = op.by
+    return parts
+
+
+def _pipeline(update: Update, params: Mapping[str, Any]) -> list[Doc]:
+    # One round trip: the new value of a field is computed from its stored one.
+    fields: Doc = {}
+    unset: list[str] = []
+    for op in update:
+        if isinstance(op, Set):
+            fields[op.field] = {"$literal": resolve(op.value, params)}
+        elif isinstance(op, Inc):
+            fields[op.field] = {"$add": [{"$ifNull": [f"${op.field}", 0]}, op.by]}
+        elif isinstance(op, CountInWindow):
+            fields[op.field] = _count_in_window(op, params)
+        else:
+            unset.append(op.field)
+    return [{"$set": fields}, *([{"$unset": unset}] if unset else [])]
+
+
+def _count_in_window(op: CountInWindow, params: Mapping[str, Any]) -> Doc:
+    window = {"$literal": resolve(op.window, params)}
+    same_window = {"$eq": [f"${op.field}.{op.window_key}", window]}
+    count = {"$cond": [same_window, {"$add": [f"${op.field}.{op.count_key}", 1]}, 1]}
+    return {op.window_key: window, op.count_key: count}

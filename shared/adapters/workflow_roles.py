@@ -1,0 +1,128 @@
+"""The workflow role methods (`shared.ports`), each one lifecycle transition or query.
+
+An adapter supplies the primitives (run a transition, select by a query); the mapping from
+each port method to its transition, and its parameters, is written here once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from shared.domain.lifecycle import transitions as lc
+from shared.domain.lifecycle.language import Query, Transition
+from shared.domain.models import Workflow
+from shared.ports import DueWorkflow, Release, TriggerClaim
+
+
+class WorkflowRoles(ABC):
+    """Claims, dispatch, leases and settling on top of an adapter's primitives."""
+
+    @abstractmethod
+    async def get(self, workflow_id: str) -> Workflow | None: ...
+
+    @abstractmethod
+    async def apply(self, transition: Transition, workflow_id: str,
+                    params: Mapping[str, Any]) -> bool:
+        """Run `transition` as one compare-and-set; whether its precondition held."""
+
+    @abstractmethod
+    async def _apply_returning(self, transition: Transition, workflow_id: str,
+                               params: Mapping[str, Any]) -> Workflow | None:
+        """`apply`, returning the workflow after it (None when the precondition failed)."""
+
+    @abstractmethod
+    async def _select(self, query: Query, params: Mapping[str, Any], limit: int
+                      ) -> list[Workflow]: ...
+
+    @abstractmethod
+    async def _select_due(self, query: Query, params: Mapping[str, Any], limit: int
+                          ) -> list[DueWorkflow]: ...
+
+    @abstractmethod
+    async def _first_next_run(self, query: Query, params: Mapping[str, Any]
+                              ) -> datetime | None: ...
+
+    async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
+        params = {"now": claim.now, "execution_id": claim.execution_id}
+        if not claim.rate_limit:
+            return await self.apply(lc.CLAIM_TRIGGER, claim.workflow_id, params)
+        rated = {**params, "window_start": claim.window_start, "rate_limit": claim.rate_limit}
+        return await self.apply(lc.CLAIM_TRIGGER_RATED, claim.workflow_id, rated)
+
+    async def undo_trigger_claim(self, claim: TriggerClaim) -> bool:
+        params = {"execution_id": claim.execution_id}
+        in_window = {**params, "window_start": claim.window_start}
+        if await self.apply(lc.UNDO_TRIGGER_IN_WINDOW, claim.workflow_id, in_window):
+            return True
+        return await self.apply(lc.UNDO_TRIGGER, claim.workflow_id, params)
+
+    async def archive(self, workflow_id: str, now: datetime) -> Workflow | None:
+        for transition in (lc.ARCHIVE_IDLE, lc.ARCHIVE):
+            archived = await self._apply_returning(transition, workflow_id, {"now": now})
+            if archived is not None:
+                return archived
+        return await self.get(workflow_id)
+
+    async def find_archived_unsettled(self, *, limit: int) -> list[Workflow]:
+        return await self._select(lc.ARCHIVED_UNSETTLED, {}, limit)
+
+    async def clear_archived_execution(self, workflow_id: str, execution_id: str) -> bool:
+        params = {"execution_id": execution_id}
+        return await self.apply(lc.CLEAR_ARCHIVED_EXECUTION, workflow_id, params)
+
+    async def find_due(
+        self, now: datetime, *, after: DueWorkflow | None, limit: int
+    ) -> list[DueWorkflow]:
+        if after is None:
+            return await self._select_due(lc.DUE, {"now": now}, limit)
+        params = {"now": now, "after_next_run": after.next_run, "after_id": after.workflow_id}
+        return await self._select_due(lc.DUE_AFTER, params, limit)
+
+    async def claim_due(
+        self, due: DueWorkflow, *, now: datetime, execution_id: str, next_run: datetime | None
+    ) -> bool:
+        params = {
+            "observed_next_run": due.next_run, "observed_trigger_status": due.trigger_status,
+            "now": now, "execution_id": execution_id, "next_run": next_run,
+        }
+        return await self.apply(lc.CLAIM_DUE, due.workflow_id, params)
+
+    async def find_stuck_scheduled(
+        self, older_than: datetime, *, limit: int
+    ) -> list[DueWorkflow]:
+        return await self._select_due(lc.STUCK_SCHEDULED, {"older_than": older_than}, limit)
+
+    async def refresh_scheduled(self, due: DueWorkflow, *, now: datetime) -> bool:
+        params = {"observed_scheduled_at": due.scheduled_at, "now": now}
+        return await self.apply(lc.REFRESH_SCHEDULED, due.workflow_id, params)
+
+    async def find_expired_locks(self, now: datetime, *, limit: int) -> list[DueWorkflow]:
+        return await self._select_due(lc.EXPIRED_LOCKS, {"now": now}, limit)
+
+    async def recover_lock(self, due: DueWorkflow, *, now: datetime) -> bool:
+        params = {"observed_token": due.lock_token, "now": now}
+        return await self.apply(lc.RECOVER_LOCK, due.workflow_id, params)
+
+    async def earliest_next_run(self, after: datetime) -> datetime | None:
+        return await self._first_next_run(lc.NEXT_RUNS, {"after": after})
+
+    async def lock(
+        self, workflow_id: str, *, token: str, lease_until: datetime
+    ) -> Workflow | None:
+        params = {"token": token, "lease_until": lease_until}
+        return await self._apply_returning(lc.LOCK_FOR_RUN, workflow_id, params)
+
+    async def extend_lease(self, workflow_id: str, *, token: str, lease_until: datetime) -> bool:
+        params = {"token": token, "lease_until": lease_until}
+        return await self.apply(lc.EXTEND_LEASE, workflow_id, params)
+
+    async def release(self, release: Release) -> bool:
+        params = {
+            "token": release.lock_token, "trigger_status": release.trigger_status,
+            "next_run": release.next_run, "execution_id": release.execution_id,
+            "interrupted_attempts": release.interrupted_attempts,
+        }
+        return await self.apply(lc.RELEASE, release.workflow_id, params)

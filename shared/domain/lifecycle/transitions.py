@@ -1,0 +1,199 @@
+"""Every state change of a stored workflow, once, as data (SPEC sections 2, 5, 6 and 12).
+
+`status` is the dispatch state (active = idle, scheduled = a request is on its way,
+locked = a runner executes it); `trigger.status` says why the execution it names is not
+over (busy: queued or running; pending: waiting for its retry; waiting: parked on a delay
+or a signal). The adapters turn each transition into one compare-and-set.
+"""
+
+from __future__ import annotations
+
+from shared.domain.lifecycle.language import (
+    CountInWindow,
+    Inc,
+    Param,
+    Query,
+    Set,
+    Transition,
+    Unset,
+    any_of,
+    eq,
+    gt,
+    is_null,
+    le,
+    lt,
+    ne,
+    not_null,
+    one_of,
+)
+from shared.domain.models import TriggerStatus, TriggerType, WorkflowStatus
+
+WORKFLOW_ID = "workflow_id"
+STATUS = "status"
+ARCHIVED_AT = "archived_at"
+PAUSED_AT = "paused_at"
+SCHEDULED_AT = "scheduled_at"
+LOCK = "lock"
+LOCK_TOKEN = "lock.token"
+LOCK_EXPIRES_AT = "lock.expires_at"
+TRIGGER_TYPE = "trigger.type"
+TRIGGER_STATUS = "trigger.status"
+NEXT_RUN = "trigger.next_run"
+EXECUTION_ID = "trigger.execution_id"
+INTERRUPTED_ATTEMPTS = "trigger.interrupted_attempts"
+RATE = "rate"
+RATE_WINDOW_START = "rate.window_start"
+RATE_COUNT = "rate.count"
+
+ACTIVE, SCHEDULED, LOCKED = WorkflowStatus.ACTIVE, WorkflowStatus.SCHEDULED, WorkflowStatus.LOCKED
+BUSY, PENDING, WAITING = TriggerStatus.BUSY, TriggerStatus.PENDING, TriggerStatus.WAITING
+
+_DISPATCHABLE = (is_null(ARCHIVED_AT), is_null(PAUSED_AT), eq(STATUS, ACTIVE))
+_IDLE_MANUAL = (*_DISPATCHABLE, eq(TRIGGER_TYPE, TriggerType.MANUAL), is_null(TRIGGER_STATUS))
+_DISPATCH = (
+    Set(STATUS, SCHEDULED), Set(SCHEDULED_AT, Param("now")), Set(TRIGGER_STATUS, BUSY),
+    Set(EXECUTION_ID, Param("execution_id")),
+)
+_UNDO = (
+    Set(STATUS, ACTIVE), Set(TRIGGER_STATUS, None), Set(EXECUTION_ID, None),
+    Set(SCHEDULED_AT, None),
+)
+_CLAIMED = (eq(STATUS, SCHEDULED), eq(EXECUTION_ID, Param("execution_id")))
+_HELD = (eq(STATUS, LOCKED), eq(LOCK_TOKEN, Param("token")))
+_UNLOCK = (Set(STATUS, ACTIVE), Set(LOCK, None), Set(SCHEDULED_AT, None))
+
+# The API's manual trigger: an idle manual workflow -> scheduled, busy, naming the execution.
+CLAIM_TRIGGER = Transition("claim trigger", _IDLE_MANUAL, _DISPATCH)
+# The same within a rate limit: a new window, or one with room left, which counts it.
+CLAIM_TRIGGER_RATED = Transition(
+    "claim trigger within the rate limit",
+    (*_IDLE_MANUAL, any_of(
+        (ne(RATE_WINDOW_START, Param("window_start")),),
+        (lt(RATE_COUNT, Param("rate_limit")),),
+    )),
+    (*_DISPATCH, CountInWindow(RATE, Param("window_start"))),
+)
+# A claim whose request could not be produced goes back to idle; in its window it is
+# given back to the rate limit (tried first), in a later one there is nothing to give back.
+UNDO_TRIGGER_IN_WINDOW = Transition(
+    "undo trigger claim in its window",
+    (*_CLAIMED, eq(RATE_WINDOW_START, Param("window_start"))), (*_UNDO, Inc(RATE_COUNT, -1)),
+)
+UNDO_TRIGGER = Transition("undo trigger claim", _CLAIMED, _UNDO)
+# The scheduler's dispatch of a due workflow, still as it observed it.
+CLAIM_DUE = Transition(
+    "claim due",
+    (*_DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")),
+     eq(TRIGGER_STATUS, Param("observed_trigger_status"))),
+    (*_DISPATCH, Set(NEXT_RUN, Param("next_run"))),
+)
+# A scheduled workflow whose request got lost is re-armed (the scheduler sends it again).
+REFRESH_SCHEDULED = Transition(
+    "refresh stuck scheduled",
+    (eq(STATUS, SCHEDULED), eq(SCHEDULED_AT, Param("observed_scheduled_at"))),
+    (Set(SCHEDULED_AT, Param("now")),),
+)
+LOCK_FOR_RUN = Transition(
+    "lock",
+    (eq(STATUS, SCHEDULED), is_null(ARCHIVED_AT)),
+    (Set(STATUS, LOCKED),
+     Set(LOCK, {"token": Param("token"), "expires_at": Param("lease_until")})),
+)
+EXTEND_LEASE = Transition(
+    "extend lease", (eq(LOCK_TOKEN, Param("token")),),
+    (Set(LOCK_EXPIRES_AT, Param("lease_until")),),
+)
+RELEASE = Transition(
+    "release", _HELD,
+    (*_UNLOCK, Set(TRIGGER_STATUS, Param("trigger_status")), Set(NEXT_RUN, Param("next_run")),
+     Set(EXECUTION_ID, Param("execution_id")),
+     Set(INTERRUPTED_ATTEMPTS, Param("interrupted_attempts"))),
+)
+# A runner lost with its lease: its attempt counts as interrupted and is dispatched again.
+RECOVER_LOCK = Transition(
+    "recover expired lock",
+    (eq(STATUS, LOCKED), eq(LOCK_TOKEN, Param("observed_token"))),
+    (Set(STATUS, SCHEDULED), Set(SCHEDULED_AT, Param("now")), Set(LOCK, None),
+     Inc(INTERRUPTED_ATTEMPTS, 1)),
+)
+# Archiving a workflow that is not running also drops a dispatch or a retry that is waiting;
+# the execution id stays, naming the execution to settle (CLEAR_ARCHIVED_EXECUTION).
+ARCHIVE_IDLE = Transition(
+    "archive idle",
+    (is_null(ARCHIVED_AT), ne(STATUS, LOCKED)),
+    (Set(ARCHIVED_AT, Param("now")), Set(NEXT_RUN, None), Set(STATUS, ACTIVE),
+     Set(TRIGGER_STATUS, None)),
+)
+# Tried after ARCHIVE_IDLE: a running workflow is left to its runner's release.
+ARCHIVE = Transition(
+    "archive", (is_null(ARCHIVED_AT),), (Set(ARCHIVED_AT, Param("now")), Set(NEXT_RUN, None)),
+)
+CLEAR_ARCHIVED_EXECUTION = Transition(
+    "clear archived execution",
+    (not_null(ARCHIVED_AT), ne(STATUS, LOCKED), eq(EXECUTION_ID, Param("execution_id"))),
+    (Set(STATUS, ACTIVE), Set(SCHEDULED_AT, None), Set(TRIGGER_STATUS, None),
+     Set(NEXT_RUN, None), Set(EXECUTION_ID, None), Set(INTERRUPTED_ATTEMPTS, 0)),
+)
+
+# Part II (SPEC 12). A paused workflow is not dispatched; what runs finishes.
+PAUSE = Transition(
+    "pause", (is_null(ARCHIVED_AT), is_null(PAUSED_AT)), (Set(PAUSED_AT, Param("now")),),
+)
+# Resuming recomputes the next run from now: slots missed while paused are not caught up.
+RESUME = Transition(
+    "resume", (is_null(ARCHIVED_AT), not_null(PAUSED_AT)),
+    (Unset(PAUSED_AT), Set(NEXT_RUN, Param("next_run"))),
+)
+# A running execution parks on a delay or a signal: the runner lets go, the workflow keeps
+# the execution and wakes at `wake_at` (None: only a signal wakes it).
+WAIT = Transition(
+    "wait", _HELD,
+    (*_UNLOCK, Set(TRIGGER_STATUS, WAITING), Set(NEXT_RUN, Param("wake_at"))),
+)
+# A signal (or the timer) dispatches the waiting execution again.
+WAKE = Transition(
+    "wake",
+    (*_DISPATCHABLE, eq(TRIGGER_STATUS, WAITING), eq(EXECUTION_ID, Param("execution_id"))),
+    (Set(STATUS, SCHEDULED), Set(SCHEDULED_AT, Param("now")), Set(TRIGGER_STATUS, BUSY),
+     Set(NEXT_RUN, Param("next_run"))),
+)
+# Cancelling an execution that waits (backoff, delay, signal) releases its workflow at once.
+CANCEL_WAITING = Transition(
+    "cancel waiting execution",
+    (eq(STATUS, ACTIVE), one_of(TRIGGER_STATUS, PENDING, WAITING),
+     eq(EXECUTION_ID, Param("execution_id"))),
+    (Set(TRIGGER_STATUS, None), Set(EXECUTION_ID, None), Set(NEXT_RUN, Param("next_run")),
+     Set(INTERRUPTED_ATTEMPTS, 0)),
+)
+
+TRANSITIONS = (
+    CLAIM_TRIGGER, CLAIM_TRIGGER_RATED, UNDO_TRIGGER_IN_WINDOW, UNDO_TRIGGER, CLAIM_DUE,
+    REFRESH_SCHEDULED, LOCK_FOR_RUN, EXTEND_LEASE, RELEASE, RECOVER_LOCK, ARCHIVE_IDLE,
+    ARCHIVE, CLEAR_ARCHIVED_EXECUTION, PAUSE, RESUME, WAIT, WAKE, CANCEL_WAITING,
+)
+
+DUE = Query("due", (*_DISPATCHABLE, le(NEXT_RUN, Param("now"))), (NEXT_RUN, WORKFLOW_ID))
+# The next page of DUE after the (next_run, workflow_id) of the last one seen.
+DUE_AFTER = Query(
+    "due after",
+    (*DUE.where, any_of(
+        (gt(NEXT_RUN, Param("after_next_run")),),
+        (eq(NEXT_RUN, Param("after_next_run")), gt(WORKFLOW_ID, Param("after_id"))),
+    )),
+    DUE.order,
+)
+STUCK_SCHEDULED = Query(
+    "stuck scheduled",
+    (eq(STATUS, SCHEDULED), is_null(ARCHIVED_AT), le(SCHEDULED_AT, Param("older_than"))),
+    (WORKFLOW_ID,),
+)
+EXPIRED_LOCKS = Query(
+    "expired locks", (eq(STATUS, LOCKED), le(LOCK_EXPIRES_AT, Param("now"))), (WORKFLOW_ID,),
+)
+ARCHIVED_UNSETTLED = Query(
+    "archived unsettled",
+    (not_null(ARCHIVED_AT), ne(STATUS, LOCKED), not_null(EXECUTION_ID)), (WORKFLOW_ID,),
+)
+NEXT_RUNS = Query("next runs", (is_null(ARCHIVED_AT), gt(NEXT_RUN, Param("after"))), (NEXT_RUN,))
+
+QUERIES = (DUE, DUE_AFTER, STUCK_SCHEDULED, EXPIRED_LOCKS, ARCHIVED_UNSETTLED, NEXT_RUNS)
