@@ -14,7 +14,8 @@ from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
 from shared.adapters.clock import SystemClock
 from shared.adapters.connect import KafkaProbe, ensure_execution_topic, retry_startup
-from shared.adapters.kafka import KafkaDeadLetters, ensure_topic, make_producer
+from shared.adapters.kafka import ensure_topic, make_producer
+from shared.adapters.kafka_consumer import KafkaDeadLetters
 from shared.adapters.wiring import open_consumer, open_stores
 from shared.infra.logs import configure_logging, get_logger
 from shared.infra.settings import Settings

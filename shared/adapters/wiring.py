@@ -14,7 +14,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.adapters.connect import open_database, open_producer, ping_database
-from shared.adapters.kafka import KafkaMessageSource, KafkaPublisher, make_consumer
+from shared.adapters.kafka import KafkaPublisher
+from shared.adapters.kafka_consumer import KafkaMessageSource, make_consumer
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.adapters.mongo_watch import MongoNextRunWatch

@@ -19,11 +19,7 @@ _READY_CONTENT = {"application/json": {"schema": {
 }}}
 
 
-# Readiness checks still running after the route's timeout finish in the background.
-_LINGERING: set[asyncio.Future[bool]] = set()
-
-
-def _passed(task: asyncio.Future[bool]) -> bool:
+def _passed(task: asyncio.Future[bool], lingering: set[asyncio.Future[bool]]) -> bool:
     """A check's verdict; one still running is not ready, and is left to finish.
 
     Checks are never cancelled: on Python 3.11, cancelling a PyMongo async operation that
@@ -32,14 +28,14 @@ def _passed(task: asyncio.Future[bool]) -> bool:
     timeouts instead.
     """
     if not task.done():
-        _LINGERING.add(task)
-        task.add_done_callback(_forget)
+        lingering.add(task)  # referenced until it ends, then forgotten
+        task.add_done_callback(lambda t: _forget(t, lingering))
         return False
     return not task.cancelled() and task.exception() is None and bool(task.result())
 
 
-def _forget(task: asyncio.Future[bool]) -> None:
-    _LINGERING.discard(task)
+def _forget(task: asyncio.Future[bool], lingering: set[asyncio.Future[bool]]) -> None:
+    lingering.discard(task)
     if not task.cancelled():
         task.exception()  # retrieved: a failed check is an answer, not an error
 
@@ -47,6 +43,7 @@ def _forget(task: asyncio.Future[bool]) -> None:
 def ops_router(*, timeout_s: float = 2.0) -> APIRouter:
     """/health (liveness), /ready (`app.state.ready_checks` all pass) and /metrics."""
     router = APIRouter(tags=["operations"])
+    lingering: set[asyncio.Future[bool]] = set()  # checks still running past the timeout
 
     @router.get("/health")
     async def health() -> dict[str, bool]:
@@ -62,7 +59,7 @@ def ops_router(*, timeout_s: float = 2.0) -> APIRouter:
         tasks = [asyncio.ensure_future(checks[n]()) for n in names]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s)  # never cancels them: see _passed
-        results = [_passed(t) for t in tasks]
+        results = [_passed(t, lingering) for t in tasks]
         body: dict[str, Any] = dict(zip(names, results, strict=True))
         body["ok"] = all(results)
         return JSONResponse(body, status_code=200 if body["ok"] else 503)

@@ -13,7 +13,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import KafkaConnectionError
 
 from runner_svc.consumer import ConsumerLoop
-from shared.adapters.kafka import KafkaMessageSource, KafkaPublisher, make_consumer, make_producer
+from shared.adapters.kafka import KafkaPublisher, make_producer
+from shared.adapters.kafka_consumer import KafkaMessageSource, make_consumer
 from shared.domain.errors import Unavailable
 from shared.domain.models import ExecutionRequest
 from tests.integration.conftest import TOPIC_PARTITIONS

@@ -14,13 +14,8 @@ from prometheus_client import REGISTRY
 
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
-from shared.adapters.kafka import (
-    KafkaDeadLetters,
-    KafkaMessageSource,
-    KafkaPublisher,
-    ensure_topic,
-    make_consumer,
-)
+from shared.adapters.kafka import KafkaPublisher, ensure_topic
+from shared.adapters.kafka_consumer import KafkaDeadLetters, KafkaMessageSource, make_consumer
 from shared.domain.codec import MAX_MESSAGE_BYTES
 from shared.domain.models import ExecutionRequest
 from tests.integration.conftest import TOPIC_PARTITIONS

@@ -22,7 +22,8 @@ from runner_svc.actions.log import LogHandler
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.worker import ExecutionWorker
 from shared.adapters.clock import SystemClock
-from shared.adapters.kafka import KafkaMessageSource, KafkaPublisher, make_consumer
+from shared.adapters.kafka import KafkaPublisher
+from shared.adapters.kafka_consumer import KafkaMessageSource, make_consumer
 from shared.adapters.memory import InMemoryExecutionRepository, InMemoryWorkflowRepository
 from shared.infra.settings import Settings
 from shared.infra.tracing import tracing_provider
