@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ class Env:
     api_key: str | None
     poll_s: float
     transport: httpx.BaseTransport | None = None
-    out: Console = field(default_factory=Console)
+    out: Console = field(default_factory=lambda: console())
 
     @contextmanager
     def api(self) -> Iterator[Api]:
@@ -46,6 +47,12 @@ class Env:
             yield api
         finally:
             api.close()
+
+
+def console() -> Console:
+    """Standard output; a pipe gets wide lines (rich assumes 80 columns) so ids never fold."""
+    out = Console()
+    return out if out.is_terminal or os.environ.get("COLUMNS") else Console(width=200)
 
 
 @app.callback()
@@ -83,7 +90,8 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except CliError as exc:
-            typer.echo(f"wfa: error: {exc.message}", err=True)
+            one_line = " ".join(exc.message.split())  # a server's text may hold newlines
+            typer.echo(f"wfa: error: {one_line}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper

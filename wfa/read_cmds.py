@@ -10,6 +10,7 @@ import typer
 
 from wfa import apply as applying
 from wfa.app import JsonFlag, app, env_of, one_line_errors
+from wfa.client import Api, Json
 from wfa.errors import EXIT_FAILED
 from wfa.marks import Ledger, state_dir
 from wfa.progress import LineView, Poller, follow
@@ -121,13 +122,19 @@ def logs_cmd(
     env = env_of(ctx)
     with env.api() as api:
         execution = api.execution(execution_id)
-        view = _JsonLines() if as_json else LineView(env.out)
+        view = _JsonLines() if as_json else LineView(env.out, _actions_of(api, execution))
         if follow_on:
             follow(api, execution, Poller(timeout_s, env.poll_s), view)
         else:
             view(execution)
             if not as_json and execution.get("status") == "pending":
                 env.out.print(f"execution {execution_id} is still pending (--follow waits)")
+
+
+def _actions_of(api: Api, execution: Json) -> list[Json]:
+    """The workflow's actions, to name them (an execution records only their ids)."""
+    found = api.find_workflow(str(execution.get("workflow_id")))
+    return list(found.get("actions", [])) if found else []
 
 
 class _JsonLines:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from wfa.apply import Outcome
@@ -44,7 +44,8 @@ def next_run_text(workflow: Json) -> str:
 
 
 def workflows_table(workflows: Iterable[Json]) -> Table:
-    table = Table("workflow", "trigger", "status", "next run", "run state", "archived")
+    table = Table("trigger", "status", "next run", "run state", "archived")
+    table.columns.insert(0, Column("workflow", no_wrap=True))
     for w in workflows:
         table.add_row(
             w["workflow_id"], trigger_text(w.get("trigger", {})), str(w.get("status")),
@@ -87,7 +88,8 @@ def workflow_view(console: Console, workflow: Json) -> None:
 
 
 def executions_table(executions: Iterable[Json]) -> Table:
-    table = Table("execution", "status", "started", "finished", "actions", "retries left")
+    table = Table("status", "started", "finished", "actions", "retries left")
+    table.columns.insert(0, Column("execution", no_wrap=True))
     for e in executions:
         done = {a["action_id"] for a in e.get("executed_actions", []) if a.get("status") == "ok"}
         table.add_row(
