@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -40,7 +41,18 @@ def next_run_text(workflow: Json) -> str:
     if workflow.get("archived_at") or not workflow.get("trigger", {}).get("next_run"):
         return "-"
     seconds = float(workflow.get("seconds_to_next_run") or 0)
-    return "due" if seconds <= 0 else f"in {seconds:.0f} s"
+    return "due" if seconds <= 0 else f"in {span(seconds)}"
+
+
+def span(seconds: float) -> str:
+    """`42s`, `59m 56s`, `5h 59m`, `3d 4h`: two units at most."""
+    whole = round(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    first = next((i for i, (n, _) in enumerate(units) if n), len(units) - 1)
+    return " ".join(f"{n}{unit}" for n, unit in units[first:first + 2] if n or first == 3)
 
 
 def workflows_table(workflows: Iterable[Json]) -> Table:
@@ -87,15 +99,26 @@ def workflow_view(console: Console, workflow: Json) -> None:
     console.print(actions)
 
 
+def took(execution: Json) -> str:
+    """How long it ran, from created_at to finished_at ("-" while it runs)."""
+    try:
+        start = datetime.fromisoformat(str(execution["created_at"]))
+        end = datetime.fromisoformat(str(execution["finished_at"]))
+    except (KeyError, ValueError):
+        return "-"
+    seconds = (end - start).total_seconds()
+    return f"{seconds:.1f}s" if seconds < 60 else span(seconds)
+
+
 def executions_table(executions: Iterable[Json]) -> Table:
-    table = Table("status", "started", "finished", "actions", "retries left")
+    table = Table("status", "took", "actions", "retries")
     table.columns.insert(0, Column("execution", no_wrap=True))
+    table.columns.insert(2, Column("started", no_wrap=True))
     for e in executions:
         done = {a["action_id"] for a in e.get("executed_actions", []) if a.get("status") == "ok"}
         table.add_row(
-            e["id"], str(e.get("status")), _when(e.get("created_at")),
-            _when(e.get("finished_at")), f"{len(done)}/{e.get('total_actions')}",
-            str(e.get("retries")),
+            e["id"], str(e.get("status")), _when(e.get("created_at")), took(e),
+            f"{len(done)}/{e.get('total_actions')}", str(e.get("retries")),
         )
     return table
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.unit.wfa.fake_api import FakeApi, execution, run
 from wfa.errors import CliError
+from wfa.render import span
 from wfa.run_cmds import parse_inputs, parse_value
 
 HELLO = {"workflowId": "hello", "trigger": {"type": "manual"},
@@ -153,3 +154,11 @@ def test_ids_are_escaped_in_paths() -> None:
     api = FakeApi()
     run(api, "get", "a b?c")
     assert api.calls[-1][1] == "/workflows/a b?c"  # sent as /workflows/a%20b%3Fc
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.4, "0s"), (42, "42s"), (61, "1m 1s"), (3596, "59m 56s"), (3600, "1h"),
+    (21_596, "5h 59m"), (90_061, "1d 1h"),
+])
+def test_time_left_reads_as_two_units(seconds: float, text: str) -> None:
+    assert span(seconds) == text
