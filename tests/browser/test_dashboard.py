@@ -161,3 +161,33 @@ def test_pause_resume_archive_say_what_the_server_answered(
     dashboard.shows("#summary", "archived")
     dashboard.until(lambda: not dashboard.find("#trigger").is_enabled(), "trigger disabled")
     assert api.get(f"/workflows/{workflow_id}").json()["archived_at"] is not None
+
+
+def test_a_failed_execution_shows_where_it_failed_and_retry_answers(
+    dashboard: Dashboard, api: httpx.Client, target: TargetServer
+) -> None:
+    workflow_id = unique("ui-broken")
+    create(api, workflow_id, [
+        {"type": "log", "message": "starting"},
+        {"type": "http-request", "url": f"{target.url}/status/500", "method": "GET"},
+    ])
+    dashboard.open_workflow(workflow_id)
+    dashboard.click("#trigger")
+    row = dashboard.until(lambda: dashboard.find("#executions tr[data-status='failed']"),
+                          "the execution failing after its retries", timeout_s=40)
+    dashboard.until(
+        lambda: [n.get_attribute("data-state") for n in dashboard.all("svg.graph g.node")]
+        == ["ok", "failed"], "the graph showing the failed action")
+
+    execution_id = str(row.get_attribute("data-execution"))
+    dashboard.open_execution(execution_id)
+    dashboard.shows("#summary", "failed")
+    failed = dashboard.until(
+        lambda: dashboard.all("#timeline li.entry[data-status='failed']") or None, "failures")
+    assert "500" in failed[-1].text
+    dashboard.choose("#retry-from", "from action-2")
+    dashboard.click("#retry")
+    if server_has(api, "/executions/{execution_id}/retry"):
+        dashboard.shows("#execution-outcome", "Retry requested.")
+    else:
+        dashboard.shows("#execution-outcome", "Retry failed: not supported by this server (404)")
