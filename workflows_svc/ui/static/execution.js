@@ -42,7 +42,8 @@ function bar(entry, startMs, totalMs) {
     "aria-hidden": "true"}, s("rect", {x, y: 0, width, height: 10, class: `st-${entry.status}`}));
 }
 
-function timeline(execution, names) {
+/** The per-action timeline: one entry per action run, with its bar, logs and response. */
+export function timeline(execution, names) {
   const entries = execution.executed_actions || [];
   if (!entries.length) return h("p", {class: "muted"}, "No action has run yet.");
   const startMs = new Date(execution.created_at).getTime();
