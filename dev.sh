@@ -3,7 +3,8 @@
 #
 #   ./dev.sh run            virtualenv + install + Kafka/MongoDB (start-deps.sh) + the three
 #                           services in the foreground (Ctrl-C stops them; deps keep running)
-#   ./dev.sh test [ARGS]    virtualenv + install + Kafka/MongoDB + ruff + mypy + pytest [ARGS]
+#   ./dev.sh test [ARGS]    virtualenv + install + Chromium (apt, when missing) + Kafka/MongoDB
+#                           + ruff + mypy + pytest [ARGS]
 #   ./dev.sh images [CMD]   virtualenv + install + the container tier (deps/images.sh CMD:
 #                           all | lint | build | clean): podman, images, compose stack, checks
 #   ./dev.sh cluster-test [ARGS]
@@ -44,6 +45,22 @@ ensure_venv() {
     export PATH="$VENV/bin:$PATH"
 }
 
+# The browser tier (tests/browser) drives Debian's chromium through its chromedriver; missing,
+# they are installed here (root, or sudo) rather than skipped. Found on PATH: no apt at all.
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        return
+    fi
+    command -v apt-get >/dev/null 2>&1 ||
+        die "tests/browser needs chromium and chromedriver: install them (Debian: chromium chromium-driver)"
+    local sudo=()
+    ((EUID == 0)) || sudo=(sudo)
+    say "installing chromium and chromium-driver (Debian packages) for tests/browser"
+    "${sudo[@]}" apt-get update -q >&2 &&
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >&2 ||
+        die "could not install chromium and chromium-driver"
+}
+
 start_deps() {
     # DEPS_CLUSTER=1: the 3+3-node cluster, and the topic replicated on it accordingly
     if [[ "${DEPS_CLUSTER:-0}" =~ ^(1|true|yes)$ ]]; then
@@ -59,6 +76,7 @@ start_deps() {
 
 cmd_test() {
     ensure_venv
+    ensure_chromium
     start_deps
     local failed=()
     say "ruff check ."
@@ -184,7 +202,7 @@ case "${1:-}" in
     images) shift; cmd_images "$@" ;;
     cluster-test) shift; cmd_cluster_test "$@" ;;
     *)
-        sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

@@ -15,6 +15,7 @@ from shared.web.ops import ReadyCheck, ops_router
 from shared.web.shedding import LoadShedder
 from workflows_svc.routes import executions, workflows
 from workflows_svc.service import WorkflowService
+from workflows_svc.ui import router as ui_router
 
 
 @dataclass
@@ -47,6 +48,7 @@ def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
     app.include_router(workflows.router)
     app.include_router(executions.router)
     app.include_router(ops_router())
+    app.include_router(ui_router)
     if settings.otel_exporter_otlp_endpoint:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

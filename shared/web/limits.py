@@ -14,6 +14,13 @@ from shared.infra.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label, rout
 from shared.web.errors import amend_openapi, error_response, operations
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+# The dashboard's static files: the page asks for the key and sends it with its API calls.
+OPEN_PREFIX = "/ui"
+
+
+def is_open(path: str) -> bool:
+    """True for the paths served without the API key."""
+    return path in OPEN_PATHS or path == OPEN_PREFIX or path.startswith(OPEN_PREFIX + "/")
 
 
 class LimitsMiddleware:
@@ -47,7 +54,7 @@ class LimitsMiddleware:
             await send(message)
 
         headers = dict(scope.get("headers") or [])
-        if self.api_key and scope["path"] not in OPEN_PATHS:
+        if self.api_key and not is_open(scope["path"]):
             given = headers.get(b"x-api-key", b"")
             if not hmac.compare_digest(given, self.api_key):
                 resp = error_response(401, "missing or invalid API key")
@@ -104,7 +111,7 @@ def _document_api_key(schema: dict[str, Any]) -> None:
     error = components.get("schemas", {}).get("ErrorOut")
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
     for path, operation in operations(schema):
-        if path in OPEN_PATHS:
+        if is_open(path):
             continue
         operation["security"] = [{"ApiKey": []}]
         operation.setdefault("responses", {})["401"] = {
