@@ -19,7 +19,7 @@ from shared.adapters.kafka_consumer import KafkaDeadLetters
 from shared.adapters.wiring import open_consumer, open_stores
 from shared.infra.logs import configure_logging, get_logger
 from shared.infra.settings import Settings
-from shared.infra.tracing import tracing_provider
+from shared.infra.tracing import traced_process
 from shared.web import serve
 from shared.web.ops import ops_app
 from shared.web.serve import serve_with_loop
@@ -93,9 +93,5 @@ def main() -> None:
     """Console entry point."""
     settings = Settings()
     configure_logging("runner_svc", settings.log_level)
-    provider = tracing_provider("runner_svc", endpoint=settings.otel_exporter_otlp_endpoint)
-    try:
+    with traced_process("runner_svc", endpoint=settings.otel_exporter_otlp_endpoint):
         serve.run(run(settings))  # on uvloop where installed
-    finally:
-        if provider is not None:
-            provider.shutdown()  # exports the spans still buffered

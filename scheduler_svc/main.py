@@ -9,7 +9,7 @@ from shared.adapters.mongo_indexes import apply_retention
 from shared.adapters.wiring import open_publisher, open_stores
 from shared.infra.logs import configure_logging, get_logger
 from shared.infra.settings import Settings
-from shared.infra.tracing import tracing_provider
+from shared.infra.tracing import traced_process
 from shared.web import serve
 from shared.web.ops import ops_app
 from shared.web.serve import serve_with_loop
@@ -52,9 +52,5 @@ def main() -> None:
     """Console entry point."""
     settings = Settings()
     configure_logging("scheduler_svc", settings.log_level)
-    provider = tracing_provider("scheduler_svc", endpoint=settings.otel_exporter_otlp_endpoint)
-    try:
+    with traced_process("scheduler_svc", endpoint=settings.otel_exporter_otlp_endpoint):
         serve.run(run(settings))  # on uvloop where installed
-    finally:
-        if provider is not None:
-            provider.shutdown()  # exports the spans still buffered

@@ -14,7 +14,7 @@ from shared.adapters.connect import KafkaProbe
 from shared.adapters.wiring import open_publisher, open_stores
 from shared.infra.logs import configure_logging
 from shared.infra.settings import Settings
-from shared.infra.tracing import tracing_provider
+from shared.infra.tracing import traced_process
 from workflows_svc.app import Wired, create_app
 from workflows_svc.service import WorkflowService
 
@@ -55,12 +55,8 @@ def main() -> None:
     # would end the process "killed by SIGTERM"; a graceful stop is a clean exit (status 0).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
-    provider = tracing_provider("workflows_svc", endpoint=settings.otel_exporter_otlp_endpoint)
-    try:
+    with traced_process("workflows_svc", endpoint=settings.otel_exporter_otlp_endpoint):
         uvicorn.run(
             build_app(settings), host=settings.host, port=settings.port or DEFAULT_PORT,
             log_config=None, access_log=False, timeout_graceful_shutdown=10,
         )
-    finally:
-        if provider is not None:
-            provider.shutdown()  # exports the spans still buffered

@@ -41,6 +41,18 @@ def tracing_provider(
     return provider
 
 
+@contextmanager
+def traced_process(service_name: str, *, endpoint: str | None) -> Iterator[None]:
+    """Tracing for this process's lifetime (when `endpoint` is set); buffered spans are
+    exported on exit."""
+    provider = tracing_provider(service_name, endpoint=endpoint)
+    try:
+        yield
+    finally:
+        if provider is not None:
+            provider.shutdown()
+
+
 def tracer() -> trace.Tracer:
     """The project's tracer (a no-op one while no provider is installed)."""
     return trace.get_tracer(TRACER_NAME)

@@ -18,6 +18,7 @@ from shared.adapters.kafka_consumer import KafkaMessageSource, make_consumer
 from shared.domain.errors import Unavailable
 from shared.domain.models import ExecutionRequest
 from tests.integration.conftest import TOPIC_PARTITIONS
+from tests.kafka_reading import read_records
 from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -35,22 +36,8 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topic
 
 async def read_topic(kafka_url: str, topic: str, count: int) -> list[ConsumerRecord]:
     """Every record of the topic from the start, once `count` have arrived (no group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_url, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(await topic_partitions(consumer, topic))
-        await consumer.seek_to_beginning()
-        records: list[ConsumerRecord] = []
-
-        async def enough() -> bool:
-            batches = await consumer.getmany(timeout_ms=200)
-            records.extend(r for batch in batches.values() for r in batch)
-            return len(records) >= count
-
-        await eventually(enough, timeout_s=BOUND_S, what=f"{count} records")
-        return records
-    finally:
-        await consumer.stop()
+    return await read_records(kafka_url, topic, count, partitions=TOPIC_PARTITIONS,
+                              timeout_s=BOUND_S)
 
 
 async def test_publisher_keys_by_workflow_id_and_keeps_per_key_order(

@@ -19,6 +19,7 @@ from shared.adapters.kafka_consumer import KafkaDeadLetters, KafkaMessageSource,
 from shared.domain.codec import MAX_MESSAGE_BYTES
 from shared.domain.models import ExecutionRequest
 from tests.integration.conftest import TOPIC_PARTITIONS
+from tests.kafka_reading import read_records
 from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -49,23 +50,8 @@ async def produce_raw(kafka_url: str, topic: str, values: list[bytes | None]) ->
 
 
 async def read_all(kafka_url: str, topic: str, count: int) -> list[ConsumerRecord]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_url, enable_auto_commit=False,
-                                fetch_max_bytes=8 * 1024 * 1024)
-    await consumer.start()
-    try:
-        consumer.assign([TopicPartition(topic, 0)])
-        await consumer.seek_to_beginning()
-        records: list[ConsumerRecord] = []
-
-        async def enough() -> bool:
-            batches = await consumer.getmany(timeout_ms=200)
-            records.extend(r for batch in batches.values() for r in batch)
-            return len(records) >= count
-
-        await eventually(enough, timeout_s=BOUND_S, what=f"{count} dead letters")
-        return records
-    finally:
-        await consumer.stop()
+    return await read_records(kafka_url, topic, count, timeout_s=BOUND_S, what="dead letters",
+                              fetch_max_bytes=8 * 1024 * 1024)
 
 
 @asynccontextmanager
