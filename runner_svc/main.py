@@ -5,18 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from runner_svc.actions import ActionDispatcher
 from runner_svc.actions.http_request import HttpRequestHandler
+from runner_svc.actions.kafka_publish import KafkaPublishHandler
 from runner_svc.actions.log import LogHandler
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
+from runner_svc.secrets import EnvironmentSecrets
 from runner_svc.worker import ExecutionWorker
 from shared.adapters.clock import SystemClock
 from shared.adapters.connect import KafkaProbe, ensure_execution_topic, retry_startup
 from shared.adapters.kafka import ensure_topic, make_producer
 from shared.adapters.kafka_consumer import KafkaDeadLetters
-from shared.adapters.wiring import open_consumer, open_stores
+from shared.adapters.wiring import open_action_producer, open_consumer, open_stores
 from shared.infra.logs import configure_logging, get_logger
 from shared.infra.settings import Settings
 from shared.infra.tracing import traced_process
@@ -48,12 +51,15 @@ async def _poison_handler(settings: Settings) -> AsyncIterator[PoisonHandler]:
         await producer.stop()
 
 
-def action_dispatcher(http: HttpRequestHandler) -> ActionDispatcher:
-    """The action kinds this runner runs: one handler per `type`."""
-    return ActionDispatcher({
-        "log": LogHandler(),
-        "http-request": http,
-    })
+def action_dispatcher(
+    http: HttpRequestHandler, kafka: KafkaPublishHandler | None = None
+) -> ActionDispatcher:
+    """The action kinds this runner runs: one handler per `type`; secrets from the
+    environment (`WFA_SECRET_<NAME>`)."""
+    handlers: dict[str, Any] = {"log": LogHandler(), "http-request": http}
+    if kafka is not None:
+        handlers["kafka-publish"] = kafka
+    return ActionDispatcher(handlers, secrets=EnvironmentSecrets())
 
 
 async def run(settings: Settings) -> None:
@@ -65,8 +71,9 @@ async def run(settings: Settings) -> None:
         HttpRequestHandler.from_settings(settings) as http,
         _poison_handler(settings) as on_poison,
         open_consumer(settings) as source,
+        open_action_producer(settings) as producer,
     ):
-        actions = action_dispatcher(http)
+        actions = action_dispatcher(http, KafkaPublishHandler.from_settings(producer, settings))
         worker = ExecutionWorker(
             workflows=stores.workflows, executions=stores.executions,
             actions=actions, clock=SystemClock(), retries=settings.execution_retries,

@@ -11,15 +11,16 @@ from shared.domain.timing import backoff_s
 from shared.ports import Release
 
 
-def settle(execution: Execution, now: datetime) -> Execution:
-    """Apply an attempt's outcome (its runs recorded), given the retries left before it."""
+def settle(execution: Execution, now: datetime, retry: bool | None = None) -> Execution:
+    """Apply an attempt's outcome (its runs recorded), given the retries left before it;
+    `retry` is a retry policy's decision (runner_svc.retries), None for the v1 rule."""
     if failed_in_attempt(execution) is None:
         return execution.model_copy(
             update={"status": ExecutionStatus.OK, "finished_at": now}
         )
-    if execution.retries > 1:
+    if execution.retries > 1 if retry is None else retry:
         return execution.model_copy(update={
-            "status": ExecutionStatus.PENDING, "retries": execution.retries - 1,
+            "status": ExecutionStatus.PENDING, "retries": max(execution.retries - 1, 1),
         })
     return execution.model_copy(update={
         "status": ExecutionStatus.FAILED, "retries": 0, "finished_at": now,
@@ -35,6 +36,7 @@ def next_run_after(workflow: Workflow, now: datetime) -> datetime | None:
 def release_for(
     workflow: Workflow, *, token: str, execution_id: str, retries_before: int,
     status: ExecutionStatus | None, now: datetime, backoff_scale: float,
+    retry_delay_s: float | None = None,
 ) -> Release:
     """How to unlock: wait for a retry while pending (or interrupted: `status` None), else
     go idle. An interrupted attempt counts one more against MAX_INTERRUPTED_ATTEMPTS."""
@@ -43,7 +45,9 @@ def release_for(
             workflow_id=workflow.workflow_id, lock_token=token, trigger_status=None,
             next_run=next_run_after(workflow, now), execution_id=None,
         )
-    delay = timedelta(seconds=backoff_s(retries_before, scale=backoff_scale))
+    if retry_delay_s is None or status is None:
+        retry_delay_s = backoff_s(retries_before, scale=backoff_scale)
+    delay = timedelta(seconds=retry_delay_s)
     interrupted = workflow.trigger.interrupted_attempts + (1 if status is None else 0)
     return Release(
         workflow_id=workflow.workflow_id, lock_token=token,

@@ -11,7 +11,9 @@ import structlog
 from opentelemetry.trace import SpanKind
 
 from runner_svc.actions import ActionRunner
+from runner_svc.actions.context import run_context
 from runner_svc.outcome import give_up, release_for, settle
+from runner_svc.retries import initial_retries, next_delay_s, retries_again
 from shared.domain.execution_record import (
     action_key,
     begin_attempt,
@@ -109,7 +111,8 @@ class ExecutionWorker:
             release = release_for(
                 workflow, token=token, execution_id=execution_id,
                 retries_before=retries_before, status=status, now=self._clock.now(),
-                backoff_scale=self._backoff_scale,
+                backoff_scale=self._backoff_scale, retry_delay_s=next_delay_s(
+                    workflow, execution, self._retries, self._backoff_scale),
             )
             if not await self._workflows.release(release):
                 log.warning("release found the lock taken over (lease expired)")
@@ -117,7 +120,7 @@ class ExecutionWorker:
     def _fresh(self, workflow: Workflow, execution_id: str) -> Execution:
         return Execution(
             id=execution_id, workflow_id=workflow.workflow_id, created_at=self._clock.now(),
-            retries=self._retries, total_actions=len(workflow.actions),
+            retries=initial_retries(workflow, self._retries), total_actions=len(workflow.actions),
         )
 
     async def _attempt_or_give_up(self, workflow: Workflow, execution: Execution) -> Execution:
@@ -132,7 +135,8 @@ class ExecutionWorker:
     async def _attempt(self, workflow: Workflow, execution: Execution) -> Execution:
         """Run the actions that have not succeeded; the first failure stops the attempt."""
         ran, current = await self._run_actions(workflow, begin_attempt(execution))
-        settled = settle(current, self._clock.now())
+        settled = settle(
+            current, self._clock.now(), retries_again(workflow, current, self._retries))
         await self._save(settled, execution, changed_actions=ran)
         log.info("attempt finished", status=settled.status.value, retries=settled.retries,
                  failed_action=failed_in_attempt(settled))
@@ -146,7 +150,7 @@ class ExecutionWorker:
         while batch := ready_to_run(workflow.actions, execution, ran):
             action = batch[0]
             started_at = self._clock.now()
-            result = await self._actions.run(action)
+            result = await self._actions.run(action, run_context(workflow, execution))
             execution = with_run(
                 execution, action, result, started_at=started_at, finished_at=self._clock.now()
             )

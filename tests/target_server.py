@@ -6,25 +6,39 @@ import asyncio
 import socket
 import threading
 from collections import Counter
+from dataclasses import dataclass
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.polling import eventually_sync
 
 
+@dataclass(frozen=True)
+class Received:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
 class TargetServer:
     """Endpoints: /ok, /status/{code}, /flaky/{key}?fail=N, /slow?ms=N, /redirect-to?url=U,
-    /canned/{name} (a body registered with `can`); counts hits per path and records each
-    request's headers (in `requests`)."""
+    /canned/{name} (a body registered with `can`), /echo (answers JSON of what it received);
+    counts hits per path and records each request's headers (in `requests`) and the whole
+    request (in `received`)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.hits: Counter[str] = Counter()
         self.methods: list[str] = []
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers)
+        self.received: list[Received] = []
         self._failures_left: dict[str, int] = {}
         self._canned: dict[str, tuple[bytes, dict[str, str]]] = {}
         self._lock = threading.Lock()
@@ -66,18 +80,43 @@ class TargetServer:
             self.methods.append(request.method)
             self.requests.append((request.url.path, dict(request.headers)))
 
+    async def _record(self, request: Request) -> Received:
+        received = Received(
+            method=request.method, path=request.url.path, query=dict(request.query_params),
+            headers=dict(request.headers), body=await request.body(),
+        )
+        with self._lock:
+            self.received.append(received)
+        return received
+
+    def received_at(self, path: str) -> list[Received]:
+        """The requests received at `path`, in order."""
+        with self._lock:
+            return [r for r in self.received if r.path == path]
+
     def _app(self) -> Starlette:
         async def ok(request: Request) -> PlainTextResponse:
             self._count(request)
+            await self._record(request)
             return PlainTextResponse("hello from the target server")
+
+        async def echo(request: Request) -> JSONResponse:
+            self._count(request)
+            got = await self._record(request)
+            return JSONResponse({
+                "method": got.method, "query": got.query, "headers": got.headers,
+                "body": got.body.decode(errors="replace"),
+            })
 
         async def status(request: Request) -> PlainTextResponse:
             self._count(request)
+            await self._record(request)
             code = int(request.path_params["code"])
             return PlainTextResponse(f"status {code}", status_code=code)
 
         async def flaky(request: Request) -> PlainTextResponse:
             self._count(request)
+            await self._record(request)
             key = request.path_params["key"]
             with self._lock:
                 left = self._failures_left.setdefault(key, int(request.query_params["fail"]))
@@ -104,6 +143,7 @@ class TargetServer:
         return Starlette(
             routes=[
                 Route("/ok", ok, methods=methods),
+                Route("/echo", echo, methods=methods),
                 Route("/status/{code:int}", status, methods=methods),
                 Route("/flaky/{key}", flaky, methods=methods),
                 Route("/slow", slow, methods=methods),

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from shared.actions.rules import ActionRules
 from shared.adapters.clock import SystemClock
 from shared.adapters.connect import KafkaProbe
 from shared.adapters.wiring import open_publisher, open_stores
@@ -31,6 +32,11 @@ async def wire(settings: Settings) -> AsyncIterator[Wired]:
             clock=SystemClock(),
             min_interval_s=settings.min_interval_s,
             trigger_rate_limit=settings.trigger_rate_limit,
+            action_rules=ActionRules(
+                max_timeout_s=settings.http_timeout_s,
+                allowed_topics=ActionRules.parse_allowed(settings.kafka_publish_allowed),
+                reserved_topics=settings.reserved_topics(),
+            ),
         )
         try:
             yield Wired(service, {"mongodb": stores.ping, "kafka": probe})

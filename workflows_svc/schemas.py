@@ -18,6 +18,7 @@ from pydantic import (
 from shared.actions import ActionIn
 from shared.domain.definition import TriggerSpec, WorkflowDefinition
 from shared.domain.models import TriggerType
+from shared.domain.retry_policy import RetrySpec
 from workflows_svc.patterns import INTERVAL, WORKFLOW_ID
 
 
@@ -62,6 +63,7 @@ class WorkflowCreate(_Strict):
     )
     trigger: Annotated[TriggerIn, WithJsonSchema(TRIGGER_SCHEMA)]
     actions: list[ActionIn] = Field(min_length=1, max_length=100)
+    retry: RetrySpec | None = Field(None, description="absent: 4 attempts, 4/9/16 s apart")
 
     @field_validator("workflow_id")
     @classmethod
@@ -76,6 +78,7 @@ class WorkflowCreate(_Strict):
             workflow_id=self.workflow_id,
             trigger=TriggerSpec(TriggerType(self.trigger.type), self.trigger.interval),
             actions=[a.to_action(i) for i, a in enumerate(self.actions, start=1)],
+            retry=self.retry,
         )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from shared.actions.rules import ActionRules, check_actions
 from shared.domain.definition import TriggerSpec, WorkflowDefinition
 from shared.domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from shared.domain.models import (
@@ -53,6 +54,7 @@ class WorkflowService:
         self, *, workflows: ApiWorkflows, executions: ExecutionRepository,
         publisher: ExecutionRequestPublisher, clock: Clock,
         min_interval_s: float = 1.0, trigger_rate_limit: int = 60,
+        action_rules: ActionRules | None = None,
     ) -> None:
         self._workflows = workflows
         self._executions = executions
@@ -60,6 +62,7 @@ class WorkflowService:
         self._clock = clock
         self._min_interval_ms = int(min_interval_s * 1000)
         self._rate_limit = trigger_rate_limit
+        self._action_rules = action_rules or ActionRules()
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -68,9 +71,12 @@ class WorkflowService:
         """Validate the definition's time rules and store it idle."""
         now = self._clock.now()
         trigger = self._trigger(definition.trigger, now)
+        # `inputs` is the triggers slice's field of the definition (absent: no input).
+        inputs = getattr(definition, "inputs", None) or {}
+        check_actions(definition.actions, inputs=inputs, rules=self._action_rules)
         workflow = Workflow(
             workflow_id=definition.workflow_id, created_at=now, trigger=trigger,
-            actions=definition.actions,
+            actions=definition.actions, retry=definition.retry,
         )
         await self._workflows.create(workflow)
         log.info("workflow created", workflow_id=workflow.workflow_id)

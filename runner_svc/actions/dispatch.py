@@ -6,9 +6,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from runner_svc.actions.base import ActionHandler, action_result
+from runner_svc.actions.base import ActionHandler, action_result, masked
+from runner_svc.secrets import NoSecrets, SecretSource
 from shared.actions import Action
 from shared.domain.models import ActionResult
+from shared.domain.run_context import RunContext
 from shared.infra.logs import get_logger
 from shared.infra.metrics import ACTION_DURATION
 from shared.infra.tracing import tracer
@@ -17,18 +19,25 @@ log = get_logger(__name__)
 
 
 class ActionDispatcher:
-    """ActionRunner over a table of handlers keyed by action `type` (built in runner_svc.main)."""
+    """ActionRunner over a table of handlers keyed by action `type` (built in runner_svc.main).
 
-    def __init__(self, handlers: Mapping[str, ActionHandler[Any]]) -> None:
+    It adds the secrets (read from `secrets` on every run, never stored) to each action's
+    context and masks their values in the result it hands back to be recorded."""
+
+    def __init__(
+        self, handlers: Mapping[str, ActionHandler[Any]], secrets: SecretSource | None = None
+    ) -> None:
         self._handlers = dict(handlers)
+        self._secrets = secrets or NoSecrets()
 
     @property
     def kinds(self) -> list[str]:
         """The action types it has a handler for."""
         return sorted(self._handlers)
 
-    async def run(self, action: Action) -> ActionResult:
+    async def run(self, action: Action, context: RunContext | None = None) -> ActionResult:
         started = time.perf_counter()
+        context = (context or RunContext()).with_secrets(self._secrets.read())
         handler = self._handlers.get(action.type)
         with tracer().start_as_current_span(
             f"action {action.type}", attributes={"action.id": action.action_id}
@@ -36,7 +45,7 @@ class ActionDispatcher:
             if handler is None:
                 result = self._unhandled(action)
             else:
-                result = await handler.run(action)
+                result = masked(await handler.run(action, context), context)
             span.set_attribute("action.status", result.status.value)
         ACTION_DURATION.labels(action.type, result.status.value).observe(
             time.perf_counter() - started

@@ -10,10 +10,14 @@ import httpx
 
 from runner_svc.actions.base import action_result
 from runner_svc.actions.http.bounded_body import ACCEPT_ENCODING, read_capped
+from runner_svc.actions.http.outbound import Outbound, outbound
 from runner_svc.actions.http.pinned_transport import PinnedTransport
+from runner_svc.actions.http.recorded import recorded_response
 from runner_svc.actions.http.target_policy import DeniedTarget, TargetPolicy
 from shared.actions import HttpRequestAction
 from shared.domain.models import ActionResult
+from shared.domain.run_context import RunContext
+from shared.domain.templating import TemplateError
 from shared.infra.logs import get_logger
 from shared.infra.redact import mask_credentials, mask_library_logs
 from shared.infra.settings import Settings
@@ -34,6 +38,7 @@ class HttpRequestHandler:
     def __init__(
         self, *, policy: TargetPolicy, timeout_s: float, max_response_bytes: int,
         max_redirects: int, verify: ssl.SSLContext | bool = True, max_connections: int = 200,
+        max_recorded_bytes: int = 65_536,
     ) -> None:
         mask_library_logs("httpx")  # its INFO line names each request's URL
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=50)
@@ -45,6 +50,7 @@ class HttpRequestHandler:
         self._timeout_s = timeout_s
         self._max_bytes = max_response_bytes
         self._max_redirects = max_redirects
+        self._max_recorded_bytes = max_recorded_bytes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpRequestHandler:
@@ -53,6 +59,7 @@ class HttpRequestHandler:
             timeout_s=settings.http_timeout_s,
             max_response_bytes=settings.http_max_response_bytes,
             max_redirects=settings.http_max_redirects,
+            max_recorded_bytes=settings.http_max_recorded_bytes,
         )
 
     async def __aenter__(self) -> HttpRequestHandler:
@@ -64,37 +71,54 @@ class HttpRequestHandler:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def run(self, action: HttpRequestAction) -> ActionResult:
-        url, method = action.url, action.method
+    async def run(self, action: HttpRequestAction, context: RunContext) -> ActionResult:
         try:
-            async with asyncio.timeout(self._timeout_s):
-                status, body = await self._follow(method, url)
+            request = outbound(action, context)
+        except (TemplateError, httpx.InvalidURL) as exc:
+            return action_result(action, False, f"{action.url} [STATUS 500] => {exc}")
+        url = request.url
+        shown = context.mask(url)
+        timeout_s = min(action.timeout_s or self._timeout_s, self._timeout_s)
+        try:
+            async with asyncio.timeout(timeout_s):
+                answer = await self._follow(request, action.follow_redirects)
         except DeniedTarget as exc:
-            log.warning("http target denied", url=mask_credentials(url), reason=str(exc))
-            return action_result(action, False, f"{url} [STATUS 500] => denied: {exc}")
+            log.warning("http target denied", url=mask_credentials(shown), reason=str(exc))
+            return action_result(action, False, f"{shown} [STATUS 500] => denied: {exc}")
         except TimeoutError:
-            return action_result(action, False, f"{url} [STATUS 500] => timed out after "
-                                                f"{self._timeout_s:g}s")
+            return action_result(action, False, f"{shown} [STATUS 500] => timed out after "
+                                                f"{timeout_s:g}s")
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
             reason = str(exc) or type(exc).__name__
-            return action_result(action, False, f"{url} [STATUS 500] => {reason[:200]}")
+            return action_result(action, False, f"{shown} [STATUS 500] => {reason[:200]}")
+        status, content_type, body = answer
         head = body[: BODY_PREVIEW_CHARS * 4]  # 50 characters are at most 200 UTF-8 bytes
         preview = head.decode("utf-8", errors="replace")[:BODY_PREVIEW_CHARS]
-        return action_result(action, status < 400, f"{url} [STATUS {status}] => {preview}")
+        response = recorded_response(
+            status, content_type, body, max_bytes=self._max_recorded_bytes,
+            complete=len(body) < self._max_bytes,
+        )
+        return action_result(
+            action, action.expects(status), f"{shown} [STATUS {status}] => {preview}", response
+        )
 
-    async def _follow(self, method: str, url: str) -> tuple[int, bytes]:
+    async def _follow(self, request: Outbound, follow: bool) -> tuple[int, str | None, bytes]:
+        method, url, content = request.method, request.url, request.content
         for _ in range(self._max_redirects + 1):
-            headers: dict[str, str] = {}
+            headers = dict(request.headers)
+            if content is None:
+                headers.pop("content-type", None)
             inject_http_headers(headers)  # traceparent, when tracing is on
             async with self._client.stream(
-                method, url, headers=headers, follow_redirects=False
+                method, url, headers=headers, content=content, follow_redirects=False
             ) as response:
                 location = response.headers.get("location")
-                if response.status_code not in REDIRECT_CODES or not location:
-                    return response.status_code, await read_capped(response, self._max_bytes)
+                if not follow or response.status_code not in REDIRECT_CODES or not location:
+                    body = await read_capped(response, self._max_bytes)
+                    return response.status_code, response.headers.get("content-type"), body
             url = urljoin(url, location)
             if response.status_code == 303 or (
                 response.status_code in (301, 302) and method == "POST"
             ):
-                method = "GET"
+                method, content = "GET", None
         raise httpx.TooManyRedirects(f"more than {self._max_redirects} redirects")

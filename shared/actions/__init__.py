@@ -14,14 +14,19 @@ from pydantic import Field
 
 from shared.actions.base import ActionBase, ActionSpec
 from shared.actions.http_request import HttpActionIn, HttpRequestAction
+from shared.actions.kafka_publish import KafkaPublishAction, KafkaPublishActionIn
 from shared.actions.log import LogAction, LogActionIn
 
 # A stored action, as the domain and the runner see it.
-Action = Annotated[LogAction | HttpRequestAction, Field(discriminator="type")]
+Action = Annotated[
+    LogAction | HttpRequestAction | KafkaPublishAction, Field(discriminator="type")
+]
 # An action in a request body; the order is the order a 400 lists the expected tags in.
-ActionIn = Annotated[LogActionIn | HttpActionIn, Field(discriminator="type")]
+ActionIn = Annotated[
+    LogActionIn | HttpActionIn | KafkaPublishActionIn, Field(discriminator="type")
+]
 
 __all__ = [
     "Action", "ActionBase", "ActionIn", "ActionSpec", "HttpActionIn", "HttpRequestAction",
-    "LogAction", "LogActionIn",
+    "KafkaPublishAction", "KafkaPublishActionIn", "LogAction", "LogActionIn",
 ]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.graph import NAME
+from shared.domain.retry_policy import RetrySpec
+
+ActionName = Annotated[str, Field(pattern=NAME.pattern, max_length=64)]
 
 
 class ActionBase(BaseModel):
     """A stored action's common fields; `action_id` is 1-based and follows definition order.
 
-    `name` and `depends_on` are SPEC section 9's (Part II): stored, not yet read or accepted.
+    `name`, `depends_on` and `retry` are SPEC section 9's (Part II); absent on v1 actions.
     """
 
     # Stored documents may carry fields of an older shape: ignored, never an error.
@@ -17,6 +24,7 @@ class ActionBase(BaseModel):
     action_id: int
     name: str | None = None
     depends_on: list[str] | None = None
+    retry: RetrySpec | None = None
 
 
 class ActionSpec(BaseModel):
@@ -24,7 +32,14 @@ class ActionSpec(BaseModel):
 
     # Only the documented names: an unknown field is a 400 naming it.
     model_config = ConfigDict(extra="forbid")
+    # The stored model `to_action` builds (each kind sets its own).
+    stored: ClassVar[type[ActionBase]] = ActionBase
+
+    name: ActionName | None = None
+    depends_on: list[ActionName] | None = Field(default=None, max_length=100)
+    retry: RetrySpec | None = None
 
     def to_action(self, action_id: int) -> ActionBase:
         """The domain action this request defines, numbered `action_id`."""
-        raise NotImplementedError
+        fields: dict[str, Any] = self.model_dump(exclude_none=True)
+        return self.stored.model_validate({**fields, "action_id": action_id})

@@ -8,7 +8,7 @@ schema accepts a value if and only if the API does (a fuzzer checks both directi
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -41,17 +41,45 @@ _HOST = f"(?:[A-Za-z0-9._~%{_SUB_DELIMS}-]+|\\[{_ipv6()}\\])"
 URL = f"^[Hh][Tt][Tt][Pp][Ss]?://{_USERINFO}{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][!-~]*)?$"
 
 
+# RFC 9110 token: a header name.
+HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$"
+# An expected status: a code, or a class such as "2xx".
+STATUS_CLASS = "^[1-5][xX][xX]$"
+Scalar = str | int | float | bool
+HeaderName = Annotated[str, StringConstraints(pattern=HEADER_NAME)]
+ExpectedStatus = Annotated[int, Field(ge=100, le=599)] | Annotated[
+    str, StringConstraints(pattern=STATUS_CLASS)
+]
+
+
 class HttpRequestAction(ActionBase):
-    """A stored `http-request` action; `method` is upper-case."""
+    """A stored `http-request` action; `method` is upper-case. Absent options are v1's."""
 
     type: Literal["http-request"] = "http-request"
     url: str
     method: str
+    headers: dict[str, str] | None = None
+    query: dict[str, Scalar] | None = None
+    body: Any = None
+    content_type: str | None = None
+    timeout_s: float | None = None
+    expect_status: list[int | str] | None = None
+    follow_redirects: bool = True
+
+    def expects(self, status: int) -> bool:
+        """Whether an answer with `status` is a success (default: any status below 400)."""
+        if not self.expect_status:
+            return status < 400
+        return any(
+            status == want if isinstance(want, int) else str(status)[0] == want[0]
+            for want in self.expect_status
+        )
 
 
 class HttpActionIn(ActionSpec):
     # An `http-request` action in a request body (no docstring: it would be published as
     # the schema's description).
+    stored: ClassVar[type[ActionBase]] = HttpRequestAction
 
     type: Literal["http-request"]
     url: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
@@ -60,6 +88,23 @@ class HttpActionIn(ActionSpec):
     method: Annotated[str, StringConstraints(min_length=1, max_length=10)] = Field(
         json_schema_extra={"pattern": METHOD}
     )
+
+    headers: Annotated[
+        dict[HeaderName, Annotated[str, StringConstraints(max_length=8192)]],
+        Field(max_length=100, json_schema_extra={"additionalProperties": False}),
+    ] | None = None
+    query: dict[Annotated[str, StringConstraints(min_length=1, max_length=256)], Scalar] | None = (
+        Field(default=None, max_length=100)
+    )
+    body: Any = Field(default=None, description="a JSON value sent as JSON, or a string sent "
+                      "as is with content_type (default text/plain)")
+    content_type: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    timeout_s: float | None = Field(default=None, gt=0, description="at most HTTP_TIMEOUT_S")
+    expect_status: list[ExpectedStatus] | None = Field(
+        default=None, min_length=1, max_length=50,
+        description='codes or classes ("2xx"); default: any status below 400',
+    )
+    follow_redirects: bool = True
 
     @field_validator("url")
     @classmethod
@@ -77,4 +122,6 @@ class HttpActionIn(ActionSpec):
 
     def to_action(self, action_id: int) -> HttpRequestAction:
         """The stored action."""
-        return HttpRequestAction(action_id=action_id, url=self.url, method=self.method)
+        action = super().to_action(action_id)
+        assert isinstance(action, HttpRequestAction)
+        return action

@@ -1,12 +1,14 @@
-"""The `log` action kind: writes its message to the runner's log."""
+"""The `log` action kind: writes its (templated) message to the runner's log."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import StringConstraints
 
 from shared.actions.base import ActionBase, ActionSpec
+
+LogLevel = Literal["info", "warning", "error"]
 
 
 class LogAction(ActionBase):
@@ -14,15 +16,20 @@ class LogAction(ActionBase):
 
     type: Literal["log"] = "log"
     message: str
+    level: LogLevel = "info"
 
 
 class LogActionIn(ActionSpec):
     # A `log` action in a request body (no docstring: it would be published as the schema's
     # description).
+    stored: ClassVar[type[ActionBase]] = LogAction
 
     type: Literal["log"]
     message: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+    level: LogLevel | None = None
 
     def to_action(self, action_id: int) -> LogAction:
         """The stored action."""
-        return LogAction(action_id=action_id, message=self.message)
+        action = super().to_action(action_id)
+        assert isinstance(action, LogAction)
+        return action

@@ -73,7 +73,7 @@ class ProducerHandle:
         self._producer = await _started(self._factory)
 
     async def send_and_wait(
-        self, topic: str, value: bytes, *, key: bytes,
+        self, topic: str, value: bytes, *, key: bytes | None,
         headers: list[tuple[str, bytes]] | None = None,
     ) -> Any:
         producer = self._producer

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.adapters.connect import open_database, open_producer, ping_database
-from shared.adapters.kafka import KafkaPublisher
+from shared.adapters.kafka import KafkaPublisher, ProducerHandle
 from shared.adapters.kafka_consumer import KafkaMessageSource, make_consumer
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
@@ -63,6 +63,13 @@ async def open_publisher(settings: Settings) -> AsyncIterator[KafkaPublisher]:
         yield KafkaPublisher(
             producer, settings.kafka_topic, timeout_s=settings.kafka_send_timeout_s
         )
+
+
+@asynccontextmanager
+async def open_action_producer(settings: Settings) -> AsyncIterator[ProducerHandle]:
+    """The producer of kafka-publish actions (acks=all), flushed and stopped on exit."""
+    async with open_producer(settings) as producer:
+        yield producer
 
 
 @asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.domain.models import Action, TriggerType
+from shared.domain.retry_policy import RetrySpec
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,4 @@ class WorkflowDefinition:
     workflow_id: str
     trigger: TriggerSpec
     actions: list[Action]
+    retry: RetrySpec | None = None  # absent: the v1 policy

@@ -80,7 +80,7 @@ def with_run(
     run = ActionRun(
         seq=_next_seq(execution), attempt=execution.attempt, status=result.status,
         logs=result.logs, started_at=started_at, finished_at=finished_at,
-        duration_ms=_duration_ms(started_at, finished_at),
+        duration_ms=_duration_ms(started_at, finished_at), response=result.response,
     )
     actions = _add_run(execution.actions, action_key(action), action.action_id, run)
     return execution.model_copy(update={"actions": actions})

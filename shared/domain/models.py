@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # One step of a workflow: a union of the action kinds (shared.actions), chosen by `type`.
 from shared.actions import Action
+from shared.domain.retry_policy import RetrySpec
 
 
 class WorkflowStatus(StrEnum):
@@ -81,6 +82,7 @@ class Workflow(_Model):
     created_at: datetime
     trigger: Trigger
     actions: list[Action]
+    retry: RetrySpec | None = None  # SPEC 9; absent: the v1 policy
     archived_at: datetime | None = None
     paused_at: datetime | None = None  # SPEC 12: not dispatched while set
     scheduled_at: datetime | None = None
@@ -92,6 +94,8 @@ class ActionResult(_Model):
     action_id: int
     status: ActionResultStatus
     logs: str
+    # What the action answered (http-request: status, content type, body), secrets masked.
+    response: dict[str, Any] | None = None
 
 
 class ActionStatus(StrEnum):

@@ -8,6 +8,9 @@ min(initial_interval_s * backoff_coefficient^(n-1), max_interval_s).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.timing import backoff_s
 
@@ -39,3 +42,44 @@ class RetryPolicy:
 
 
 V1_POLICY = RetryPolicy()
+
+
+class RetrySpec(BaseModel):
+    """`retry` of a workflow or of one action, as defined and stored (SPEC section 9)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int = Field(default=V1_ATTEMPTS, ge=1, le=100)
+    initial_interval_s: float = Field(default=4.0, ge=0, le=86_400)
+    backoff_coefficient: float = Field(default=2.0, ge=1, le=100)
+    max_interval_s: float = Field(default=300.0, ge=0, le=86_400)
+    non_retryable_statuses: list[Annotated[int, Field(ge=100, le=599)]] = Field(
+        default_factory=list, max_length=100
+    )
+
+    def policy(self) -> RetryPolicy:
+        """The policy it defines."""
+        return RetryPolicy(
+            max_attempts=self.max_attempts, initial_interval_s=self.initial_interval_s,
+            backoff_coefficient=self.backoff_coefficient, max_interval_s=self.max_interval_s,
+            non_retryable_statuses=frozenset(self.non_retryable_statuses),
+        )
+
+
+def retry_delay_s(
+    policy: RetryPolicy, attempt: int, *, http_status: int | None = None, scale: float = 1.0
+) -> float | None:
+    """Seconds before the next attempt after failed attempt `attempt`; None: fail now."""
+    if not policy.retries_after(attempt, http_status):
+        return None
+    if policy.initial_interval_s is None:
+        return policy.delay_s(attempt, scale=scale)
+    return scale * policy.delay_s(attempt)
+
+
+def effective_policy(
+    workflow_retry: RetrySpec | None, action_retry: RetrySpec | None
+) -> RetryPolicy | None:
+    """The failed action's own policy, else the workflow's; None: the v1 rules apply."""
+    chosen = action_retry or workflow_retry
+    return None if chosen is None else chosen.policy()

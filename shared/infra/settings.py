@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=10.0, gt=0)
     http_max_response_bytes: int = Field(default=1_048_576, ge=0)
     http_max_redirects: int = Field(default=5, ge=0)
+    http_max_recorded_bytes: int = Field(
+        default=65_536, ge=0, description="of an http answer's body recorded in its response"
+    )
+    kafka_publish_allowed: str = Field(
+        default="", description="topics kafka-publish may use: names or prefixes ending in *"
+    )
     http_deny_networks: str = Field(default="", description="denied besides the built-in list")
     http_allow_networks: str = Field(default="", description="exempt from every deny-list")
 
@@ -152,6 +158,10 @@ class Settings(BaseSettings):
             return f"{self.kafka_topic}.dlq"
         name = self.kafka_dlq_topic.strip()
         return None if name.lower() in ("", "off", "none") else name
+
+    def reserved_topics(self) -> frozenset[str]:
+        """Topics no kafka-publish action may use: the execution topic and its dead letters."""
+        return frozenset(t for t in (self.kafka_topic, self.dead_letter_topic()) if t)
 
     def deny_networks(self) -> list[Network]:
         """The built-in deny-list plus `HTTP_DENY_NETWORKS`."""

@@ -30,6 +30,7 @@ from shared.domain.models import (
     TriggerType,
     Workflow,
 )
+from shared.domain.run_context import RunContext
 from shared.ports import ConsumedMessage, TriggerClaim
 from tests.fakes.clock import FakeClock
 
@@ -121,9 +122,11 @@ class ScriptedActionRunner:
         self.script = {k: deque(v) for k, v in (script or {}).items()}
         self.hook = hook
         self.ran: list[int] = []
+        self.contexts: list[RunContext | None] = []
 
-    async def run(self, action: Action) -> ActionResult:
+    async def run(self, action: Action, context: RunContext | None = None) -> ActionResult:
         self.ran.append(action.action_id)
+        self.contexts.append(context)
         if self.hook is not None:
             await self.hook(action)
         queued = self.script.get(action.action_id)

@@ -23,6 +23,7 @@ from runner_svc.actions.http.target_policy import Network, TargetPolicy
 from runner_svc.actions.http_request import HttpRequestHandler
 from shared.actions import HttpRequestAction
 from shared.domain.models import ActionResult, ActionResultStatus
+from shared.domain.run_context import RunContext
 from tests.polling import eventually_sync
 
 BOUND_S = 20.0  # an action that must end does so well within this
@@ -139,7 +140,7 @@ async def run_http() -> AsyncIterator[RunHttp]:
         ) as runner:
             action = HttpRequestAction(action_id=7, url=url, method=method)
             async with asyncio.timeout(BOUND_S):
-                result = await runner.run(action)
+                result = await runner.run(action, RunContext())
         assert result.action_id == 7
         return result
 

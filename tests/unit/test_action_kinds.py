@@ -33,16 +33,16 @@ def duration_count(action_type: str, status: str) -> float:
 
 
 class NeverCalled:
-    async def run(self, action: Any) -> ActionResult:
+    async def run(self, action: Any, context: Any = None) -> ActionResult:
         raise AssertionError(f"handler ran for {action!r}")
 
 
 def test_the_request_kinds_and_the_stored_kinds_are_the_same() -> None:
-    assert kinds(ActionIn) == kinds(Action) == ["log", "http-request"]
+    assert kinds(ActionIn) == kinds(Action) == ["log", "http-request", "kafka-publish"]
 
 
 def test_every_stored_kind_has_a_handler_in_the_runner() -> None:
-    dispatcher = action_dispatcher(NeverCalled())  # type: ignore[arg-type]
+    dispatcher = action_dispatcher(NeverCalled(), NeverCalled())  # type: ignore[arg-type]
     assert dispatcher.kinds == sorted(kinds(Action))
 
 

@@ -181,8 +181,9 @@ async def test_past_the_limit_or_with_control_characters_is_400_and_not_stored(
                       if k != "workflowId"}, "workflow_id", id="snake-case-instead"),
         pytest.param(workflow(trigger={"type": "manual", "cron": "* * * * *"}), "cron",
                      id="in-trigger"),
-        pytest.param(workflow(actions=[{**LOG, "level": "debug"}]), "level", id="in-log-action"),
-        pytest.param(workflow(actions=[{**HTTP, "headers": {"x": "y"}}]), "headers",
+        # (`level` and `headers`, the v1 examples, are Part II fields now: SPEC 11.)
+        pytest.param(workflow(actions=[{**LOG, "colour": "red"}]), "colour", id="in-log-action"),
+        pytest.param(workflow(actions=[{**HTTP, "cookies": {"x": "y"}}]), "cookies",
                      id="in-http-action"),
     ],
 )
