@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from shared.domain.execution_record import failed_in_attempt
 from shared.domain.models import Execution, ExecutionStatus, TriggerStatus, Workflow
-from shared.domain.schedules import schedule_for
+from shared.domain.schedules import AfterRun, after_run, overlap_of, schedule_for
 from shared.domain.timing import backoff_s
 from shared.ports import Release
 
@@ -33,17 +33,27 @@ def next_run_after(workflow: Workflow, now: datetime) -> datetime | None:
     return schedule.next_after(created_at=workflow.created_at, now=now)
 
 
+def run_ended(workflow: Workflow, now: datetime, run_started_at: datetime | None) -> AfterRun:
+    """The next run by the schedule and the overlap rule, and the slots the run skipped."""
+    return after_run(
+        schedule_for(workflow.trigger), overlap_of(workflow.trigger),
+        created_at=workflow.created_at, run_started_at=run_started_at, now=now,
+    )
+
+
 def release_for(
     workflow: Workflow, *, token: str, execution_id: str, retries_before: int,
     status: ExecutionStatus | None, now: datetime, backoff_scale: float,
     retry_delay_s: float | None = None,
+    run_started_at: datetime | None = None,
 ) -> Release:
     """How to unlock: wait for a retry while pending (or interrupted: `status` None), else
     go idle. An interrupted attempt counts one more against MAX_INTERRUPTED_ATTEMPTS."""
     if status is not None and status != ExecutionStatus.PENDING:
+        after = run_ended(workflow, now, run_started_at)
         return Release(
             workflow_id=workflow.workflow_id, lock_token=token, trigger_status=None,
-            next_run=next_run_after(workflow, now), execution_id=None,
+            next_run=after.next_run, execution_id=None, skipped_slots=after.skipped_slots,
         )
     if retry_delay_s is None or status is None:
         retry_delay_s = backoff_s(retries_before, scale=backoff_scale)

@@ -21,6 +21,7 @@ from shared.domain.execution_record import (
     ready_to_run,
     with_run,
 )
+from shared.domain.inputs import execution_input
 from shared.domain.models import (
     ActionResultStatus,
     Execution,
@@ -29,7 +30,7 @@ from shared.domain.models import (
     Workflow,
 )
 from shared.infra.logs import get_logger
-from shared.infra.metrics import EXECUTIONS, SKIPPED_REQUESTS
+from shared.infra.metrics import EXECUTIONS, SKIPPED_REQUESTS, SKIPPED_SLOTS
 from shared.infra.tracing import tracer
 from shared.ports import Clock, ExecutionRepository, Leases
 
@@ -113,14 +114,18 @@ class ExecutionWorker:
                 retries_before=retries_before, status=status, now=self._clock.now(),
                 backoff_scale=self._backoff_scale, retry_delay_s=next_delay_s(
                     workflow, execution, self._retries, self._backoff_scale),
+                run_started_at=execution.created_at if execution else None,
             )
             if not await self._workflows.release(release):
                 log.warning("release found the lock taken over (lease expired)")
+            elif release.skipped_slots:
+                SKIPPED_SLOTS.labels("overlap").inc(release.skipped_slots)
 
     def _fresh(self, workflow: Workflow, execution_id: str) -> Execution:
         return Execution(
             id=execution_id, workflow_id=workflow.workflow_id, created_at=self._clock.now(),
             retries=initial_retries(workflow, self._retries), total_actions=len(workflow.actions),
+            input=execution_input(workflow),
         )
 
     async def _attempt_or_give_up(self, workflow: Workflow, execution: Execution) -> Execution:

@@ -18,8 +18,9 @@ from shared.domain.models import (
     TriggerStatus,
     Workflow,
 )
+from shared.domain.schedules import DueDecision, decide_due
 from shared.infra.logs import get_logger
-from shared.infra.metrics import DISPATCHES, EXECUTIONS, SCHEDULER_TICK
+from shared.infra.metrics import DISPATCHES, EXECUTIONS, SCHEDULER_TICK, SKIPPED_SLOTS
 from shared.ports import (
     Clock,
     DueWorkflow,
@@ -57,6 +58,18 @@ def execution_id_for(due: DueWorkflow) -> str:
 def slot_after_dispatch(due: DueWorkflow, now: datetime) -> datetime | None:
     """The slot after this dispatch, by the workflow's schedule; None for a manual one."""
     return due.schedule.next_after(created_at=due.created_at, now=now)
+
+
+def decide_slot(due: DueWorkflow, now: datetime) -> DueDecision:
+    """Run a due slot, or pass it when it is older than the catch-up window. A retry (or
+    anything else continuing an execution) is not a slot: it always runs."""
+    schedule = due.schedule
+    if due.trigger_status is not None or due.next_run is None:
+        return DueDecision(run=True, next_run=slot_after_dispatch(due, now), reason="due")
+    return decide_due(
+        schedule, slot=due.next_run, created_at=due.created_at, now=now,
+        catchup_window=schedule.catchup_window, is_timer=schedule.is_timer,
+    )
 
 
 class Scheduler:
@@ -142,9 +155,16 @@ class Scheduler:
                 return
 
     async def _claim(self, due: DueWorkflow, now: datetime) -> ExecutionRequest | None:
+        decision = decide_slot(due, now)
+        if not decision.run:
+            if await self._workflows.pass_due(due, next_run=decision.next_run):
+                SKIPPED_SLOTS.labels(decision.reason).inc()
+                log.info("slot passed: older than the catch-up window",
+                         workflow_id=due.workflow_id, slot=due.next_run)
+            return None
         execution_id = execution_id_for(due)
         claimed = await self._workflows.claim_due(
-            due, now=now, execution_id=execution_id, next_run=slot_after_dispatch(due, now)
+            due, now=now, execution_id=execution_id, next_run=decision.next_run
         )
         if not claimed:
             return None

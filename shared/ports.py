@@ -85,6 +85,10 @@ class Dispatch(Protocol):
         """Compare-and-set active -> scheduled for a due workflow still as observed."""
         ...
 
+    async def pass_due(self, due: DueWorkflow, *, next_run: datetime | None) -> bool:
+        """An idle due slot, still as observed, moves to `next_run` without running (CAS)."""
+        ...
+
     async def find_stuck_scheduled(self, older_than: datetime, *, limit: int
                                    ) -> list[DueWorkflow]: ...
 

@@ -15,3 +15,10 @@ INTERVAL = "^[1-9][0-9]{0,9}[smh]$"
 # else is kept (each percent-encoded in the URL as usual): every id reachable before.
 WORKFLOW_ID = "^[^\\x00-\\x1f/]+$"
 
+
+# A duration (shared.domain.durations): an integer and a unit. `after` must be longer than
+# zero; `catchup_window` may be "0s" (never catch up).
+DURATION = "^(0|[1-9][0-9]{0,9})(ms|s|m|h|d)$"
+POSITIVE_DURATION = "^[1-9][0-9]{0,9}(ms|s|m|h|d)$"
+# A declared input's name, as `${input.<name>}` reads it.
+INPUT_NAME = "^[A-Za-z_][A-Za-z0-9_]{0,63}$"

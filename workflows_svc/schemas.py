@@ -10,16 +10,23 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
-    WithJsonSchema,
     field_validator,
+    model_serializer,
 )
 
 from shared.actions import ActionIn
-from shared.domain.definition import TriggerSpec, WorkflowDefinition
-from shared.domain.models import TriggerType
+from shared.domain.definition import WorkflowDefinition
 from shared.domain.retry_policy import RetrySpec
-from workflows_svc.patterns import INTERVAL, WORKFLOW_ID
+from workflows_svc.patterns import WORKFLOW_ID
+from workflows_svc.trigger_schemas import (
+    CatchupField,
+    InputsField,
+    OverlapField,
+    TriggerBody,
+    TriggerField,
+)
 
 
 class _Strict(BaseModel):
@@ -27,31 +34,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TriggerIn(_Strict):
-    type: Literal["manual", "periodic"]
-    interval: str | None = Field(
-        None, max_length=32, description='periodic only: positive integer + s, m or h ("30s")'
-    )
-
-
-# The documented shape of a trigger; WorkflowService checks the rules a model cannot
-# (interval only for periodic, the interval's syntax and its configured bounds).
-_INTERVAL_DOC = (
-    'positive integer + s, m or h ("30s", "5m", "1h"); at least the configured minimum '
-    "interval (default 1s), at most 366 days"
-)
-TRIGGER_SCHEMA: dict[str, Any] = {
-    "oneOf": [
-        {"type": "object", "title": "ManualTrigger", "additionalProperties": False,
-         "required": ["type"],
-         "properties": {"type": {"const": "manual"}, "interval": {"type": "null"}}},
-        {"type": "object", "title": "PeriodicTrigger", "additionalProperties": False,
-         "required": ["type", "interval"],
-         "properties": {"type": {"const": "periodic"},
-                        "interval": {"type": "string", "pattern": INTERVAL,
-                                     "description": _INTERVAL_DOC}}},
-    ],
-}
+_V1_TRIGGER_KEYS = frozenset({"type", "interval", "interval_ms", "next_run", "status"})
+__all__ = ["TriggerBody"]
 
 
 class WorkflowCreate(_Strict):
@@ -61,9 +45,16 @@ class WorkflowCreate(_Strict):
         alias="workflowId", json_schema_extra={"pattern": WORKFLOW_ID},
         description="1-200 characters, no '/' and no control character (U+0000-U+001F)",
     )
-    trigger: Annotated[TriggerIn, WithJsonSchema(TRIGGER_SCHEMA)]
+    trigger: TriggerField
     actions: list[ActionIn] = Field(min_length=1, max_length=100)
     retry: RetrySpec | None = Field(None, description="absent: 4 attempts, 4/9/16 s apart")
+    inputs: InputsField | None = Field(
+        None, description="declared inputs: name -> type, required, default (SPEC 9)"
+    )
+    overlap: OverlapField | None = Field(
+        None, description='scheduled triggers: "skip" (default) or "buffer_one"'
+    )
+    catchup_window: CatchupField | None = None
 
     @field_validator("workflow_id")
     @classmethod
@@ -76,9 +67,11 @@ class WorkflowCreate(_Strict):
         """The domain value the service checks and stores; actions numbered from 1."""
         return WorkflowDefinition(
             workflow_id=self.workflow_id,
-            trigger=TriggerSpec(TriggerType(self.trigger.type), self.trigger.interval),
+            trigger=self.trigger.to_spec(),
             actions=[a.to_action(i) for i, a in enumerate(self.actions, start=1)],
             retry=self.retry,
+            inputs={n: d.to_spec() for n, d in (self.inputs or {}).items()} or None,
+            overlap=self.overlap, catchup_window=self.catchup_window,
         )
 
 
@@ -110,6 +103,19 @@ class TriggerOut(BaseModel):
     interval_ms: int | None
     next_run: datetime | None
     status: str | None
+    # Part II: present only when set, so every v1 answer keeps its exact keys.
+    cron: str | None = None
+    timezone: str | None = None
+    at: datetime | None = None
+    after: str | None = None
+    input: dict[str, Any] | None = None
+    overlap: str | None = None
+    catchup_window: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _v1_keys_always(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        fields: dict[str, Any] = handler(self)
+        return {k: v for k, v in fields.items() if k in _V1_TRIGGER_KEYS or v is not None}
 
 
 class WorkflowOut(BaseModel):

@@ -5,24 +5,23 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from shared.actions.rules import ActionRules, check_actions
-from shared.domain.definition import TriggerSpec, WorkflowDefinition
+from shared.domain.definition import WorkflowDefinition
 from shared.domain.errors import Conflict, InvalidInput, NotFound, RateLimited
+from shared.domain.inputs import InputError, resolve_input
 from shared.domain.models import (
     Execution,
     ExecutionRequest,
     ExecutionStatus,
     RateWindow,
-    Trigger,
     TriggerStatus,
     TriggerType,
     Workflow,
     WorkflowStatus,
 )
-from shared.domain.schedules import schedule_for
-from shared.domain.timing import MAX_INTERVAL_MS, parse_interval_ms, rate_window_start
+from shared.domain.timing import rate_window_start
 from shared.infra.logs import get_logger
 from shared.infra.metrics import TRIGGERS
 from shared.ports import (
@@ -33,6 +32,7 @@ from shared.ports import (
     TriggerClaim,
 )
 from shared.service_layer.settle import settle_archived
+from workflows_svc.triggers import TriggerRules, build_trigger
 
 log = get_logger(__name__)
 RATE_WINDOW_S = 60
@@ -60,7 +60,7 @@ class WorkflowService:
         self._executions = executions
         self._publisher = publisher
         self._clock = clock
-        self._min_interval_ms = int(min_interval_s * 1000)
+        self._trigger_rules = TriggerRules(min_interval_ms=int(min_interval_s * 1000))
         self._rate_limit = trigger_rate_limit
         self._action_rules = action_rules or ActionRules()
 
@@ -70,42 +70,15 @@ class WorkflowService:
     async def create(self, definition: WorkflowDefinition) -> Workflow:
         """Validate the definition's time rules and store it idle."""
         now = self._clock.now()
-        trigger = self._trigger(definition.trigger, now)
-        # `inputs` is the triggers slice's field of the definition (absent: no input).
-        inputs = getattr(definition, "inputs", None) or {}
-        check_actions(definition.actions, inputs=inputs, rules=self._action_rules)
+        trigger = build_trigger(definition, now, self._trigger_rules)
+        check_actions(definition.actions, inputs=definition.inputs or {}, rules=self._action_rules)
         workflow = Workflow(
             workflow_id=definition.workflow_id, created_at=now, trigger=trigger,
-            actions=definition.actions, retry=definition.retry,
+            actions=definition.actions, inputs=definition.inputs or None, retry=definition.retry,
         )
         await self._workflows.create(workflow)
         log.info("workflow created", workflow_id=workflow.workflow_id)
         return workflow
-
-    def _trigger(self, spec: TriggerSpec, now: datetime) -> Trigger:
-        if spec.type == TriggerType.MANUAL:
-            if spec.interval is not None:
-                raise InvalidInput("trigger.interval is only allowed for periodic workflows")
-            return Trigger(type=TriggerType.MANUAL)
-        if spec.interval is None:
-            raise InvalidInput("trigger.interval is required for periodic workflows")
-        interval_ms = parse_interval_ms(spec.interval)
-        if interval_ms is None:
-            raise InvalidInput(
-                f"trigger.interval {spec.interval!r} must be a positive integer followed by "
-                "s, m or h, e.g. '30s', '5m', '1h'"
-            )
-        if interval_ms > MAX_INTERVAL_MS:
-            raise InvalidInput("trigger.interval must be at most 366 days")
-        if interval_ms < self._min_interval_ms:
-            raise InvalidInput(
-                f"trigger.interval must be at least {self._min_interval_ms / 1000:g}s"
-            )
-        trigger = Trigger(
-            type=TriggerType.PERIODIC, interval=spec.interval, interval_ms=interval_ms
-        )
-        trigger.next_run = schedule_for(trigger).first_run(created_at=now, now=now)
-        return trigger
 
     async def get(self, workflow_id: str) -> Workflow:
         workflow = await self._workflows.get(workflow_id)
@@ -129,12 +102,17 @@ class WorkflowService:
         log.info("workflow archived", workflow_id=workflow_id,
                  cancelled_execution_id=cancelled.id if cancelled else None)
 
-    async def trigger(self, workflow_id: str) -> str:
-        """Claim the workflow and produce its request; the new execution's id."""
+    async def trigger(self, workflow_id: str, given: dict[str, Any] | None = None) -> str:
+        """Claim the workflow and produce its request; the new execution's id.
+
+        Without input the claim is the one round trip of v1 (a workflow that requires input
+        refuses it); with input the workflow is read first to check it against `inputs`."""
         now = self._clock.now()
+        run_input = None if given is None else await self._checked_input(workflow_id, given)
         claim = TriggerClaim(
             workflow_id=workflow_id, execution_id=str(uuid.uuid4()), now=now,
             window_start=rate_window_start(now, RATE_WINDOW_S), rate_limit=self._rate_limit,
+            input=run_input,
         )
         if not await self._workflows.claim_for_trigger(claim):
             await self._refuse(claim)
@@ -149,6 +127,15 @@ class WorkflowService:
         TRIGGERS.labels("accepted").inc()
         log.info("workflow triggered", workflow_id=workflow_id, execution_id=claim.execution_id)
         return claim.execution_id
+
+    async def _checked_input(self, workflow_id: str, given: dict[str, Any]) -> dict[str, Any]:
+        """`given` checked against the workflow's declared inputs, defaults applied."""
+        workflow = await self.get(workflow_id)
+        try:
+            return resolve_input(workflow.inputs or {}, given)
+        except InputError as exc:
+            TRIGGERS.labels("invalid_input").inc()
+            raise InvalidInput(f"input: {exc}") from exc
 
     async def _refuse(self, claim: TriggerClaim) -> None:
         """Explain why a claim failed, as the matching domain error."""
@@ -180,6 +167,12 @@ def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
         return "archived", Conflict("workflow is archived", status="archived")
     if trigger.type == TriggerType.PERIODIC:
         return "periodic", InvalidInput("Periodic workflows cannot be triggered manually")
+    if trigger.type != TriggerType.MANUAL:
+        return trigger.type.value, InvalidInput(
+            f"{trigger.type.value.capitalize()} workflows cannot be triggered manually"
+        )
+    if claim.input is None and trigger.input_required:
+        return "invalid_input", _missing_input(workflow)
     if trigger.status == TriggerStatus.PENDING:
         return "pending", Conflict(
             "workflow is waiting to retry a failed execution",
@@ -193,6 +186,14 @@ def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
     # The workflow changed between the claim and this read (its run may even have ended):
     # the claim lost to a run, so it is busy. Only a full window is a 429.
     return "busy", Conflict("workflow is already running", status="busy")
+
+
+def _missing_input(workflow: Workflow) -> InvalidInput:
+    try:
+        resolve_input(workflow.inputs or {}, None)
+    except InputError as exc:
+        return InvalidInput(f"input: {exc}")
+    return InvalidInput("input: this workflow requires input")
 
 
 def _window_full(rate: RateWindow, claim: TriggerClaim) -> bool:

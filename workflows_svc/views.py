@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.errors import InvalidInput
-from shared.domain.models import Execution, Workflow
+from shared.domain.models import Execution, Trigger, Workflow
 from shared.domain.timing import seconds_until
 from workflows_svc.schemas import (
     ActionOut,
@@ -28,9 +28,17 @@ def workflow_out(workflow: Workflow, now: datetime) -> WorkflowOut:
         trigger=TriggerOut(
             type=trigger.type.value, interval=trigger.interval, interval_ms=trigger.interval_ms,
             next_run=trigger.next_run, status=trigger.status.value if trigger.status else None,
+            **trigger_v2_fields(trigger),
         ),
         actions=[ActionOut(**a.model_dump(mode="json")) for a in workflow.actions],
         seconds_to_next_run=round(seconds_until(trigger.next_run, now), 3),
+    )
+
+
+def trigger_v2_fields(trigger: Trigger) -> dict[str, Any]:
+    """The Part II trigger fields of the answer (left out when unset)."""
+    return trigger.model_dump(
+        include={"cron", "timezone", "at", "after", "input", "overlap", "catchup_window"}
     )
 
 

@@ -46,7 +46,10 @@ class WorkflowRoles(ABC):
                               ) -> datetime | None: ...
 
     async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
-        params = {"now": claim.now, "execution_id": claim.execution_id}
+        params = {
+            "now": claim.now, "execution_id": claim.execution_id, "input": claim.input,
+            "input_given": claim.input is not None,
+        }
         if not claim.rate_limit:
             return await self.apply(lc.CLAIM_TRIGGER, claim.workflow_id, params)
         rated = {**params, "window_start": claim.window_start, "rate_limit": claim.rate_limit}
@@ -89,6 +92,10 @@ class WorkflowRoles(ABC):
             "now": now, "execution_id": execution_id, "next_run": next_run,
         }
         return await self.apply(lc.CLAIM_DUE, due.workflow_id, params)
+
+    async def pass_due(self, due: DueWorkflow, *, next_run: datetime | None) -> bool:
+        params = {"observed_next_run": due.next_run, "next_run": next_run}
+        return await self.apply(lc.PASS_DUE, due.workflow_id, params)
 
     async def find_stuck_scheduled(
         self, older_than: datetime, *, limit: int

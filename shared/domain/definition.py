@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from shared.domain.inputs import InputSpec
 from shared.domain.models import Action, TriggerType
 from shared.domain.retry_policy import RetrySpec
 
 
 @dataclass(frozen=True)
 class TriggerSpec:
-    """The trigger as defined: its kind and, for a periodic one, its interval string."""
+    """The trigger as defined: its kind and its fields, their time rules still to check."""
 
     type: TriggerType
     interval: str | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    at: str | None = None  # ISO 8601 with an offset
+    after: str | None = None  # a duration, "90s"
+    input: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -24,3 +31,6 @@ class WorkflowDefinition:
     trigger: TriggerSpec
     actions: list[Action]
     retry: RetrySpec | None = None  # absent: the v1 policy
+    inputs: dict[str, InputSpec] | None = None
+    overlap: str | None = None  # "skip" | "buffer_one"; None: skip
+    catchup_window: str | None = None  # a duration; None: "1h"

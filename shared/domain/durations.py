@@ -17,14 +17,14 @@ class DurationError(ValueError):
 def parse_duration(text: str, *, allow_zero: bool = False,
                    maximum: timedelta = MAX_DURATION) -> timedelta:
     """`"90s"` -> 90 seconds; raise `DurationError` for anything else or out of range."""
-    match = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise DurationError(
             f"{text!r} is not a duration (an integer and a unit: ms, s, m, h or d, e.g. '90s')"
         )
-    value = timedelta(milliseconds=int(match.group(1)) * _UNIT_MS[match.group(2)])
-    if value == timedelta(0) and not allow_zero:
+    value_ms = int(match.group(1)) * _UNIT_MS[match.group(2)]
+    if value_ms == 0 and not allow_zero:
         raise DurationError(f"{text!r} must be longer than zero")
-    if value > maximum:
+    if value_ms > maximum / timedelta(milliseconds=1):  # before timedelta() can overflow
         raise DurationError(f"{text!r} is longer than the maximum of {maximum.days} days")
-    return value
+    return timedelta(milliseconds=value_ms)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.domain.models import Workflow
 
 INPUT_TYPES = ("string", "integer", "number", "boolean", "object", "array")
 
@@ -72,3 +75,21 @@ def resolve_input(
         elif spec.required:
             raise InputError(f"input {name!r} is required")
     return resolved
+
+
+def requires_input(declared: Mapping[str, InputSpec] | None) -> bool:
+    """True when a run cannot start without input: a required input has no default."""
+    return any(s.required and s.default is None for s in (declared or {}).values())
+
+
+def execution_input(workflow: Workflow) -> dict[str, Any] | None:
+    """The input of the run a runner starts now: the manual claim's or the scheduled
+    trigger's, defaults applied; None for a workflow that declares no inputs."""
+    if not workflow.inputs:
+        return None
+    trigger = workflow.trigger
+    given = trigger.run_input if trigger.type == "manual" else trigger.input
+    try:
+        return resolve_input(workflow.inputs, given)
+    except InputError:  # checked when given; the declarations changed since (a new version)
+        return dict(given or {})

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # One step of a workflow: a union of the action kinds (shared.actions), chosen by `type`.
 from shared.actions import Action
+from shared.domain.inputs import InputSpec
 from shared.domain.retry_policy import RetrySpec
 
 
@@ -22,6 +23,8 @@ class WorkflowStatus(StrEnum):
 class TriggerType(StrEnum):
     MANUAL = "manual"
     PERIODIC = "periodic"
+    CRON = "cron"
+    ONCE = "once"
 
 
 class TriggerStatus(StrEnum):
@@ -60,6 +63,21 @@ class Trigger(_Model):
     # Attempts of that execution cut short by infrastructure (an error outside the actions,
     # a runner lost with its lease); reset when it ends. Capped by MAX_INTERRUPTED_ATTEMPTS.
     interrupted_attempts: int = 0
+    # Part II (SPEC 10). cron: expression and IANA zone; once: the instant (`after` resolved
+    # at creation) and the `after` text as given.
+    cron: str | None = None
+    timezone: str | None = None
+    at: datetime | None = None
+    after: str | None = None
+    # A scheduled trigger's input, as defined (defaults applied when a run starts).
+    input: dict[str, Any] | None = None
+    # The input of the manual run in flight: set by each claim (None: none was given).
+    run_input: dict[str, Any] | None = None
+    # True when a declared input is required: a trigger without input is refused unread.
+    input_required: bool = False
+    overlap: str | None = None  # "skip" (None: the default) | "buffer_one"
+    catchup_window: str | None = None
+    catchup_window_ms: int | None = None  # None: the default window (1h)
 
 
 class Lock(_Model):
@@ -83,6 +101,7 @@ class Workflow(_Model):
     trigger: Trigger
     actions: list[Action]
     retry: RetrySpec | None = None  # SPEC 9; absent: the v1 policy
+    inputs: dict[str, InputSpec] | None = None  # SPEC 9: declared inputs
     archived_at: datetime | None = None
     paused_at: datetime | None = None  # SPEC 12: not dispatched while set
     scheduled_at: datetime | None = None
@@ -143,6 +162,8 @@ class Execution(_Model):
     actions: dict[str, ActionState] = Field(default_factory=dict)
     # Why it ended without an action deciding it (cancelled, or failed after interruptions).
     reason: str | None = None
+    # The run's input (SPEC 9), declared defaults applied; None for a workflow without inputs.
+    input: dict[str, Any] | None = None
 
     @property
     def executed_actions(self) -> list[ActionResult]:

@@ -17,10 +17,21 @@ from shared.domain.models import Trigger, TriggerType
 from shared.domain.timing import next_grid_slot
 
 DEFAULT_CATCHUP_WINDOW = timedelta(hours=1)
+MAX_SLOTS_COUNTED = 10_000  # skipped slots counted per run: a bound on the work, not a rule
 
 
 class Schedule(Protocol):
     """When a trigger kind runs."""
+
+    @property
+    def catchup_window(self) -> timedelta:
+        """How old a missed slot may be and still run (once) when the scheduler sees it."""
+        ...
+
+    @property
+    def is_timer(self) -> bool:
+        """A one-shot timer: its single slot always runs, however late."""
+        ...
 
     def first_run(self, *, created_at: datetime, now: datetime) -> datetime | None:
         """The first slot of a new (or resumed) workflow; None when it never runs by itself."""
@@ -34,6 +45,9 @@ class Schedule(Protocol):
 class ManualSchedule:
     """Runs only when triggered."""
 
+    catchup_window = DEFAULT_CATCHUP_WINDOW
+    is_timer = False
+
     def first_run(self, *, created_at: datetime, now: datetime) -> datetime | None:
         return None
 
@@ -46,6 +60,8 @@ class PeriodicSchedule:
     """The grid `created_at + k * interval`, k >= 1: runs never drift."""
 
     interval_ms: int
+    catchup_window: timedelta = DEFAULT_CATCHUP_WINDOW
+    is_timer = False
 
     def first_run(self, *, created_at: datetime, now: datetime) -> datetime | None:
         return next_grid_slot(created_at, self.interval_ms, now)
@@ -59,6 +75,8 @@ class CronSchedule:
     """Each matching wall-clock minute of a time zone."""
 
     spec: CronSpec
+    catchup_window: timedelta = DEFAULT_CATCHUP_WINDOW
+    is_timer = False
 
     def first_run(self, *, created_at: datetime, now: datetime) -> datetime | None:
         return next_cron_slot(self.spec, now)
@@ -72,6 +90,8 @@ class OnceSchedule:
     """A durable timer: one run at `at`, none after it."""
 
     at: datetime
+    catchup_window: timedelta = DEFAULT_CATCHUP_WINDOW
+    is_timer = True
 
     def first_run(self, *, created_at: datetime, now: datetime) -> datetime | None:
         return self.at
@@ -84,16 +104,38 @@ class UnknownTriggerKind(ValueError):
     """A trigger kind with no schedule registered: a programming error, never a default."""
 
 
+def catchup_window_of(trigger: Trigger) -> timedelta:
+    """The trigger's catch-up window; the default (1h) when it sets none (every v1 one)."""
+    if trigger.catchup_window_ms is None:
+        return DEFAULT_CATCHUP_WINDOW
+    return timedelta(milliseconds=trigger.catchup_window_ms)
+
+
 def _periodic(trigger: Trigger) -> Schedule:
     if trigger.interval_ms is None:
         raise ValueError("a periodic trigger needs interval_ms")
-    return PeriodicSchedule(interval_ms=trigger.interval_ms)
+    return PeriodicSchedule(trigger.interval_ms, catchup_window_of(trigger))
 
 
-# One line per trigger kind. Part II's kinds (cron, once) register here too.
+def _cron(trigger: Trigger) -> Schedule:
+    if trigger.cron is None:
+        raise ValueError("a cron trigger needs cron")
+    spec = CronSpec(expression=trigger.cron, timezone=trigger.timezone or "UTC")
+    return CronSchedule(spec, catchup_window_of(trigger))
+
+
+def _once(trigger: Trigger) -> Schedule:
+    if trigger.at is None:
+        raise ValueError("a once trigger needs at")
+    return OnceSchedule(trigger.at, catchup_window_of(trigger))
+
+
+# One line per trigger kind.
 SCHEDULES: dict[TriggerType, Callable[[Trigger], Schedule]] = {
     TriggerType.MANUAL: lambda _trigger: ManualSchedule(),
     TriggerType.PERIODIC: _periodic,
+    TriggerType.CRON: _cron,
+    TriggerType.ONCE: _once,
 }
 
 
@@ -139,3 +181,44 @@ def decide_overlap(overlap: Overlap, *, buffered: bool) -> str:
     if overlap == Overlap.BUFFER_ONE and not buffered:
         return "buffer"
     return "skip"
+
+
+def overlap_of(trigger: Trigger) -> Overlap:
+    """The trigger's overlap rule; `skip` when it sets none (every v1 one)."""
+    return Overlap(trigger.overlap) if trigger.overlap else Overlap.SKIP
+
+
+@dataclass(frozen=True, slots=True)
+class AfterRun:
+    """Where a scheduled workflow goes when its run ends: its next run, and slots skipped."""
+
+    next_run: datetime | None
+    skipped_slots: int
+
+
+def slots_between(
+    schedule: Schedule, *, created_at: datetime, start: datetime, end: datetime
+) -> int:
+    """How many slots fall in (start, end], counted up to MAX_SLOTS_COUNTED."""
+    count, moment = 0, start
+    while count < MAX_SLOTS_COUNTED:
+        slot = schedule.next_after(created_at=created_at, now=moment)
+        if slot is None or slot > end:
+            break
+        count, moment = count + 1, slot
+    return count
+
+
+def after_run(
+    schedule: Schedule, overlap: Overlap, *, created_at: datetime,
+    run_started_at: datetime | None, now: datetime,
+) -> AfterRun:
+    """The slots that came while the run (and its retries) went on: `skip` drops them all
+    (they are counted), `buffer_one` runs one of them right away (the rest are counted)."""
+    following = schedule.next_after(created_at=created_at, now=now)
+    if run_started_at is None:
+        return AfterRun(following, 0)
+    missed = slots_between(schedule, created_at=created_at, start=run_started_at, end=now)
+    if missed and decide_overlap(overlap, buffered=False) == "buffer":
+        return AfterRun(now, missed - 1)
+    return AfterRun(following, missed)

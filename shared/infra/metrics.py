@@ -32,6 +32,12 @@ DEAD_LETTERS = Counter(
 SKIPPED_REQUESTS = Counter(
     "runner_skipped_requests_total", "Requests whose claim failed (duplicate or stale)"
 )
+SKIPPED_SLOTS = Counter(
+    "workflow_skipped_slots_total",
+    "Scheduled slots that did not run: overlap (the previous run had not ended, overlap "
+    "skip) or outside_catchup_window (missed for longer than the catch-up window)",
+    ["reason"],
+)
 LOG_LINES_SUPPRESSED = Counter(
     "log_lines_suppressed_total", "Repeated library log lines dropped by the repeat filter",
     ["logger"],

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from runner_svc.worker import ExecutionWorker
 from scheduler_svc.scheduler import Scheduler
@@ -262,6 +263,12 @@ class Harness:
 
     async def trigger(self, workflow_id: str) -> ExecutionRequest:
         """Claim a manual workflow as the API does; the request it would produce."""
+        return await self.trigger_with_input(workflow_id, None)
+
+    async def trigger_with_input(
+        self, workflow_id: str, run_input: dict[str, Any] | None
+    ) -> ExecutionRequest:
+        """`trigger`, the claim carrying an input already checked (as the API checks it)."""
         execution_id = str(uuid.uuid4())
         now = self.clock.now()
         claimed = await self.workflows.claim_for_trigger(
@@ -271,6 +278,7 @@ class Harness:
                 now=now,
                 window_start=now,
                 rate_limit=0,
+                input=run_input,
             )
         )
         assert claimed, f"could not claim {workflow_id}"

@@ -55,9 +55,17 @@ SEMANTIC_400 = frozenset(
         "Periodic workflows cannot be triggered manually",
     }
 )
-# The cross-field checks of actions (shared.actions.rules: names and depends_on, template
-# references, allowed topics, timeout_s at most HTTP_TIMEOUT_S) answer with these prefixes.
-SEMANTIC_400_PREFIXES = ("actions[", "actions: ")
+# Rules a JSON Schema cannot state, matched by their start: the cross-field checks of actions
+# (shared.actions.rules: names and depends_on, template references, allowed topics, timeout_s
+# at most HTTP_TIMEOUT_S), and Part II's trigger rules (SPEC 9 and 10): a cron expression, a
+# time zone, an instant in the future, a duration's bound, inputs against their declarations,
+# which fields a trigger kind allows, and triggers of scheduled kinds.
+SEMANTIC_400_PREFIXES = (
+    "actions[", "actions: ",
+    "trigger.cron", "trigger.timezone:", "trigger.at ", "trigger.after:", "trigger.input:",
+    "input:", "inputs:", "catchup_window", "overlap is only allowed",
+    "Cron workflows cannot", "Once workflows cannot",
+)
 
 
 async def seed(

@@ -92,19 +92,21 @@ async def test_an_error_of_the_call_itself_stays_what_it_is() -> None:
 
 
 def test_the_rated_trigger_claim_is_one_filtered_pipeline_update() -> None:
-    params = {"now": at(1), "execution_id": "e1", "window_start": at(0), "rate_limit": 3}
+    params = {"now": at(1), "execution_id": "e1", "window_start": at(0), "rate_limit": 3,
+              "input": None, "input_given": False}
     query = to_filter(lc.CLAIM_TRIGGER_RATED.requires, params)
     update = to_update(lc.CLAIM_TRIGGER_RATED.update, params)
 
     assert query == {
         "archived_at": None, "paused_at": None, "status": "active", "trigger.type": "manual",
-        "trigger.status": None,
+        "trigger.status": None, "trigger.input_required": {"$in": [False, None, False]},
         "$or": [{"rate.window_start": {"$ne": at(0)}}, {"rate.count": {"$lt": 3}}],
     }
     same_window = {"$eq": ["$rate.window_start", {"$literal": at(0)}]}
     assert update == [{"$set": {
         "status": {"$literal": "scheduled"}, "scheduled_at": {"$literal": at(1)},
         "trigger.status": {"$literal": "busy"}, "trigger.execution_id": {"$literal": "e1"},
+        "trigger.run_input": {"$literal": None},
         "rate": {"window_start": {"$literal": at(0)},
                  "count": {"$cond": [same_window, {"$add": ["$rate.count", 1]}, 1]}},
     }}]

@@ -11,6 +11,7 @@ from workflows_svc.routes.deps import ServiceDep, error_responses, require_json
 from workflows_svc.schemas import (
     CreatedOut,
     ExecutionPage,
+    TriggerBody,
     TriggeredOut,
     WorkflowCreate,
     WorkflowOut,
@@ -69,9 +70,11 @@ async def archive_workflow(workflow_id: str, service: ServiceDep) -> Response:
     "/{workflow_id}/trigger", response_model=TriggeredOut,
     responses=error_responses(400, 404, 409, 429, 503),
 )
-async def trigger_workflow(workflow_id: str, service: ServiceDep) -> TriggeredOut:
-    """Run a manual workflow now."""
-    await service.trigger(workflow_id)
+async def trigger_workflow(
+    workflow_id: str, service: ServiceDep, body: TriggerBody | None = None
+) -> TriggeredOut:
+    """Run a manual workflow now; the optional body's `input` is checked against `inputs`."""
+    await service.trigger(workflow_id, None if body is None else body.input)
     return TriggeredOut()
 
 

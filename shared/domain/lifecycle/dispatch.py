@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from shared.domain.models import TriggerStatus
 from shared.domain.schedules import Schedule
@@ -18,6 +19,7 @@ class TriggerClaim:
     now: datetime
     window_start: datetime
     rate_limit: int  # accepted triggers per window; 0 disables the limit
+    input: dict[str, Any] | None = None  # validated, defaults applied; None: none given
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +46,4 @@ class Release:
     next_run: datetime | None
     execution_id: str | None
     interrupted_attempts: int = 0
+    skipped_slots: int = 0  # slots that came during the run and will not run (metrics only)

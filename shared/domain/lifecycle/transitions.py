@@ -41,6 +41,8 @@ TRIGGER_STATUS = "trigger.status"
 NEXT_RUN = "trigger.next_run"
 EXECUTION_ID = "trigger.execution_id"
 INTERRUPTED_ATTEMPTS = "trigger.interrupted_attempts"
+RUN_INPUT = "trigger.run_input"
+INPUT_REQUIRED = "trigger.input_required"
 RATE = "rate"
 RATE_WINDOW_START = "rate.window_start"
 RATE_COUNT = "rate.count"
@@ -49,7 +51,12 @@ ACTIVE, SCHEDULED, LOCKED = WorkflowStatus.ACTIVE, WorkflowStatus.SCHEDULED, Wor
 BUSY, PENDING, WAITING = TriggerStatus.BUSY, TriggerStatus.PENDING, TriggerStatus.WAITING
 
 _DISPATCHABLE = (is_null(ARCHIVED_AT), is_null(PAUSED_AT), eq(STATUS, ACTIVE))
-_IDLE_MANUAL = (*_DISPATCHABLE, eq(TRIGGER_TYPE, TriggerType.MANUAL), is_null(TRIGGER_STATUS))
+# A claim without input (`input_given` False) is refused, unread, by a workflow that
+# requires one; the service explains the refusal (a 400 naming the input).
+_IDLE_MANUAL = (
+    *_DISPATCHABLE, eq(TRIGGER_TYPE, TriggerType.MANUAL), is_null(TRIGGER_STATUS),
+    one_of(INPUT_REQUIRED, False, None, Param("input_given")),
+)
 _DISPATCH = (
     Set(STATUS, SCHEDULED), Set(SCHEDULED_AT, Param("now")), Set(TRIGGER_STATUS, BUSY),
     Set(EXECUTION_ID, Param("execution_id")),
@@ -63,7 +70,8 @@ _HELD = (eq(STATUS, LOCKED), eq(LOCK_TOKEN, Param("token")))
 _UNLOCK = (Set(STATUS, ACTIVE), Set(LOCK, None), Set(SCHEDULED_AT, None))
 
 # The API's manual trigger: an idle manual workflow -> scheduled, busy, naming the execution.
-CLAIM_TRIGGER = Transition("claim trigger", _IDLE_MANUAL, _DISPATCH)
+_CLAIM_INPUT = Set(RUN_INPUT, Param("input"))
+CLAIM_TRIGGER = Transition("claim trigger", _IDLE_MANUAL, (*_DISPATCH, _CLAIM_INPUT))
 # The same within a rate limit: a new window, or one with room left, which counts it.
 CLAIM_TRIGGER_RATED = Transition(
     "claim trigger within the rate limit",
@@ -71,7 +79,7 @@ CLAIM_TRIGGER_RATED = Transition(
         (ne(RATE_WINDOW_START, Param("window_start")),),
         (lt(RATE_COUNT, Param("rate_limit")),),
     )),
-    (*_DISPATCH, CountInWindow(RATE, Param("window_start"))),
+    (*_DISPATCH, _CLAIM_INPUT, CountInWindow(RATE, Param("window_start"))),
 )
 # A claim whose request could not be produced goes back to idle; in its window it is
 # given back to the rate limit (tried first), in a later one there is nothing to give back.
@@ -86,6 +94,12 @@ CLAIM_DUE = Transition(
     (*_DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")),
      eq(TRIGGER_STATUS, Param("observed_trigger_status"))),
     (*_DISPATCH, Set(NEXT_RUN, Param("next_run"))),
+)
+# A slot missed for longer than the catch-up window: not run, the workflow waits for the next.
+PASS_DUE = Transition(
+    "pass due slot",
+    (*_DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")), is_null(TRIGGER_STATUS)),
+    (Set(NEXT_RUN, Param("next_run")),),
 )
 # A scheduled workflow whose request got lost is re-armed (the scheduler sends it again).
 REFRESH_SCHEDULED = Transition(
@@ -168,7 +182,7 @@ CANCEL_WAITING = Transition(
 
 TRANSITIONS = (
     CLAIM_TRIGGER, CLAIM_TRIGGER_RATED, UNDO_TRIGGER_IN_WINDOW, UNDO_TRIGGER, CLAIM_DUE,
-    REFRESH_SCHEDULED, LOCK_FOR_RUN, EXTEND_LEASE, RELEASE, RECOVER_LOCK, ARCHIVE_IDLE,
+    PASS_DUE, REFRESH_SCHEDULED, LOCK_FOR_RUN, EXTEND_LEASE, RELEASE, RECOVER_LOCK, ARCHIVE_IDLE,
     ARCHIVE, CLEAR_ARCHIVED_EXECUTION, PAUSE, RESUME, WAIT, WAKE, CANCEL_WAITING,
 )
 
