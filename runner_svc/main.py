@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 from runner_svc.actions import ActionDispatcher
 from runner_svc.actions.http_request import HttpRequestHandler
 from runner_svc.actions.log import LogHandler
+from runner_svc.actions.waits import WaitKindHandler
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
 from runner_svc.worker import ExecutionWorker
@@ -53,6 +55,8 @@ def action_dispatcher(http: HttpRequestHandler) -> ActionDispatcher:
     return ActionDispatcher({
         "log": LogHandler(),
         "http-request": http,
+        "delay": WaitKindHandler(),
+        "wait-for-signal": WaitKindHandler(),
     })
 
 
@@ -72,6 +76,8 @@ async def run(settings: Settings) -> None:
             actions=actions, clock=SystemClock(), retries=settings.execution_retries,
             lease_s=settings.lock_lease_s, backoff_scale=settings.retry_backoff_scale,
             max_interrupted_attempts=settings.max_interrupted_attempts,
+            max_parallel_actions=settings.max_parallel_actions,
+            action_slots=asyncio.Semaphore(settings.runner_max_actions),
         )
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency,

@@ -4,26 +4,55 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared.domain.execution_record import failed_in_attempt
-from shared.domain.models import Execution, ExecutionStatus, TriggerStatus, Workflow
+from shared.domain.execution_record import earliest_wait, failed_in_attempt
+from shared.domain.models import (
+    Execution,
+    ExecutionStatus,
+    TriggerStatus,
+    Waiting,
+    WaitReason,
+    Workflow,
+)
 from shared.domain.schedules import schedule_for
 from shared.domain.timing import backoff_s
 from shared.ports import Release
 
 
-def settle(execution: Execution, now: datetime) -> Execution:
-    """Apply an attempt's outcome (its runs recorded), given the retries left before it."""
-    if failed_in_attempt(execution) is None:
+def settle(
+    execution: Execution, now: datetime, retry_at: datetime | None = None
+) -> Execution:
+    """Apply an attempt's outcome (its runs recorded), given the retries left before it: ok,
+    parked on a wait (still pending), pending until `retry_at`, or failed."""
+    failed = failed_in_attempt(execution) is not None
+    if not failed and (waiting := earliest_wait(execution)) is not None:
+        return execution.model_copy(update={"status": ExecutionStatus.PENDING,
+                                            "waiting": waiting})
+    if not failed:
         return execution.model_copy(
-            update={"status": ExecutionStatus.OK, "finished_at": now}
+            update={"status": ExecutionStatus.OK, "finished_at": now, "waiting": None}
         )
     if execution.retries > 1:
+        backoff = None if retry_at is None else Waiting(reason=WaitReason.BACKOFF, until=retry_at)
         return execution.model_copy(update={
             "status": ExecutionStatus.PENDING, "retries": execution.retries - 1,
+            "waiting": backoff,
         })
     return execution.model_copy(update={
-        "status": ExecutionStatus.FAILED, "retries": 0, "finished_at": now,
+        "status": ExecutionStatus.FAILED, "retries": 0, "finished_at": now, "waiting": None,
     })
+
+
+def is_parked(execution: Execution) -> bool:
+    """Whether the attempt ended parked on a delay or a signal (not finished, not failed)."""
+    waiting = execution.waiting
+    return execution.status == ExecutionStatus.PENDING and waiting is not None and (
+        waiting.reason != WaitReason.BACKOFF
+    )
+
+
+def retry_at(retries_before: int, now: datetime, backoff_scale: float) -> datetime:
+    """When a failed attempt, with `retries_before` retries left before it, runs again."""
+    return now + timedelta(seconds=backoff_s(retries_before, scale=backoff_scale))
 
 
 def next_run_after(workflow: Workflow, now: datetime) -> datetime | None:
@@ -35,6 +64,7 @@ def next_run_after(workflow: Workflow, now: datetime) -> datetime | None:
 def release_for(
     workflow: Workflow, *, token: str, execution_id: str, retries_before: int,
     status: ExecutionStatus | None, now: datetime, backoff_scale: float,
+    next_retry: datetime | None = None,
 ) -> Release:
     """How to unlock: wait for a retry while pending (or interrupted: `status` None), else
     go idle. An interrupted attempt counts one more against MAX_INTERRUPTED_ATTEMPTS."""
@@ -43,11 +73,11 @@ def release_for(
             workflow_id=workflow.workflow_id, lock_token=token, trigger_status=None,
             next_run=next_run_after(workflow, now), execution_id=None,
         )
-    delay = timedelta(seconds=backoff_s(retries_before, scale=backoff_scale))
     interrupted = workflow.trigger.interrupted_attempts + (1 if status is None else 0)
     return Release(
-        workflow_id=workflow.workflow_id, lock_token=token,
-        trigger_status=TriggerStatus.PENDING, next_run=now + delay, execution_id=execution_id,
+        workflow_id=workflow.workflow_id, lock_token=token, trigger_status=TriggerStatus.PENDING,
+        next_run=next_retry or retry_at(retries_before, now, backoff_scale),
+        execution_id=execution_id,
         interrupted_attempts=interrupted,
     )
 
@@ -55,7 +85,7 @@ def release_for(
 def give_up(execution: Execution, interrupted: int, now: datetime) -> Execution:
     """Fail an execution whose attempts were interrupted too often to try again."""
     return execution.model_copy(update={
-        "status": ExecutionStatus.FAILED, "retries": 0, "finished_at": now,
+        "status": ExecutionStatus.FAILED, "retries": 0, "finished_at": now, "waiting": None,
         "reason": f"gave up after {interrupted} interrupted attempts (infrastructure errors "
                   "or lost runners; MAX_INTERRUPTED_ATTEMPTS)",
     })

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from shared.actions import ActionIn
+from shared.actions import Action, ActionIn
 from shared.domain.definition import TriggerSpec, WorkflowDefinition
 from shared.domain.models import TriggerType
 from workflows_svc.patterns import INTERVAL, WORKFLOW_ID
@@ -75,7 +75,7 @@ class WorkflowCreate(_Strict):
         return WorkflowDefinition(
             workflow_id=self.workflow_id,
             trigger=TriggerSpec(TriggerType(self.trigger.type), self.trigger.interval),
-            actions=[a.to_action(i) for i, a in enumerate(self.actions, start=1)],
+            actions=[cast(Action, a.stored(i)) for i, a in enumerate(self.actions, start=1)],
         )
 
 

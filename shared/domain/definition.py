@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.domain.errors import InvalidInput
+from shared.domain.graph import GraphError, build_nodes
 from shared.domain.models import Action, TriggerType
 
 
@@ -22,3 +24,14 @@ class WorkflowDefinition:
     workflow_id: str
     trigger: TriggerSpec
     actions: list[Action]
+
+    def __post_init__(self) -> None:
+        check_graph(self.actions)
+
+
+def check_graph(actions: list[Action]) -> None:
+    """Raise `InvalidInput` naming the actions unless names and `depends_on` form a DAG."""
+    try:
+        build_nodes([(a.name, a.depends_on) for a in actions])
+    except GraphError as exc:
+        raise InvalidInput(f"actions: {exc}") from exc
