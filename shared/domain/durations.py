@@ -22,7 +22,10 @@ def parse_duration(text: str, *, allow_zero: bool = False,
         raise DurationError(
             f"{text!r} is not a duration (an integer and a unit: ms, s, m, h or d, e.g. '90s')"
         )
-    value = timedelta(milliseconds=int(match.group(1)) * _UNIT_MS[match.group(2)])
+    value_ms = int(match.group(1)) * _UNIT_MS[match.group(2)]
+    if value_ms > maximum / timedelta(milliseconds=1):
+        raise DurationError(f"{text!r} is longer than the maximum of {maximum.days} days")
+    value = timedelta(milliseconds=value_ms)
     if value == timedelta(0) and not allow_zero:
         raise DurationError(f"{text!r} must be longer than zero")
     if value > maximum:

@@ -80,6 +80,7 @@ async def test_wait_kinds_are_stored(
     ({"type": "delay", "duration": "1m", "until": "2030-01-01T00:00:00Z"}, "exactly one"),
     ({"type": "delay", "duration": "10x"}, "duration"),
     ({"type": "delay", "duration": "400d"}, "366 days"),
+    ({"type": "delay", "duration": "1000000000d"}, "366 days"),
     ({"type": "delay", "until": "2030-01-01T00:00:00"}, "until"),
     ({"type": "wait-for-signal"}, "signal"),
     ({"type": "wait-for-signal", "signal": "a/b"}, "signal"),
