@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from runner_svc.actions import ActionDispatcher
 from runner_svc.actions.http_request import HttpRequestHandler
 from runner_svc.actions.kafka_publish import KafkaPublishHandler
 from runner_svc.actions.log import LogHandler
+from runner_svc.actions.waits import WaitKindHandler
 from runner_svc.consumer import ConsumerLoop
 from runner_svc.poison import PoisonHandler
 from runner_svc.secrets import EnvironmentSecrets
@@ -55,8 +57,12 @@ def action_dispatcher(
     http: HttpRequestHandler, kafka: KafkaPublishHandler | None = None
 ) -> ActionDispatcher:
     """The action kinds this runner runs: one handler per `type`; secrets from the
-    environment (`WFA_SECRET_<NAME>`)."""
-    handlers: dict[str, Any] = {"log": LogHandler(), "http-request": http}
+    environment (`WFA_SECRET_<NAME>`). The wait kinds park the execution (runner_svc.attempt)
+    and never reach their handler, which fails safe."""
+    handlers: dict[str, Any] = {
+        "log": LogHandler(), "http-request": http,
+        "delay": WaitKindHandler(), "wait-for-signal": WaitKindHandler(),
+    }
     if kafka is not None:
         handlers["kafka-publish"] = kafka
     return ActionDispatcher(handlers, secrets=EnvironmentSecrets())
@@ -79,6 +85,8 @@ async def run(settings: Settings) -> None:
             actions=actions, clock=SystemClock(), retries=settings.execution_retries,
             lease_s=settings.lock_lease_s, backoff_scale=settings.retry_backoff_scale,
             max_interrupted_attempts=settings.max_interrupted_attempts,
+            max_parallel_actions=settings.max_parallel_actions,
+            action_slots=asyncio.Semaphore(settings.runner_max_actions),
         )
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency,

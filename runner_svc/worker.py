@@ -11,22 +11,16 @@ import structlog
 from opentelemetry.trace import SpanKind
 
 from runner_svc.actions import ActionRunner
-from runner_svc.actions.context import run_context
-from runner_svc.outcome import give_up, release_for, settle
+from runner_svc.attempt import AttemptRunner
+from runner_svc.outcome import give_up, is_parked, release_for, retry_at, settle
 from runner_svc.retries import initial_retries, next_delay_s, retries_again
-from shared.domain.execution_record import (
-    action_key,
-    begin_attempt,
-    failed_in_attempt,
-    ready_to_run,
-    with_run,
-)
+from shared.domain.execution_record import begin_attempt, failed_in_attempt
 from shared.domain.inputs import execution_input
 from shared.domain.models import (
-    ActionResultStatus,
     Execution,
     ExecutionRequest,
     ExecutionStatus,
+    WaitReason,
     Workflow,
 )
 from shared.infra.logs import get_logger
@@ -48,10 +42,14 @@ class ExecutionWorker:
         self, *, workflows: Leases, executions: ExecutionRepository,
         actions: ActionRunner, clock: Clock, retries: int = 4, lease_s: float = 60.0,
         backoff_scale: float = 1.0, max_interrupted_attempts: int = 10,
+        max_parallel_actions: int = 8, action_slots: asyncio.Semaphore | None = None,
     ) -> None:
         self._workflows = workflows
         self._executions = executions
-        self._actions = actions
+        self._attempts = AttemptRunner(
+            actions=actions, clock=clock, max_parallel=max_parallel_actions,
+            slots=action_slots or asyncio.Semaphore(max_parallel_actions * 16),
+        )
         self._clock = clock
         self._retries = retries
         self._lease = timedelta(seconds=lease_s)
@@ -87,6 +85,7 @@ class ExecutionWorker:
         )
         retries_before, execution = self._retries, None
         status: ExecutionStatus | None = None
+        outcome: Execution | None = None
         try:
             execution = await self._executions.get_or_create(
                 self._fresh(workflow, execution_id)
@@ -96,10 +95,10 @@ class ExecutionWorker:
                 # Settled already (its runner lost the lock before releasing): do not repeat.
                 status = execution.status
                 return execution
-            execution = await self._attempt_or_give_up(workflow, execution)
-            status = execution.status
+            outcome = await self._attempt_or_give_up(workflow, execution)
+            status = outcome.status
             EXECUTIONS.labels(status.value).inc()
-            return execution
+            return outcome
         except Exception:
             log.exception("attempt interrupted; it will be retried",
                           interrupted_attempts=workflow.trigger.interrupted_attempts + 1)
@@ -109,17 +108,31 @@ class ExecutionWorker:
             # (see shared.web.ops._passed); the heartbeat ends after its current write.
             attempt_over.set()
             await heartbeat
-            release = release_for(
-                workflow, token=token, execution_id=execution_id,
-                retries_before=retries_before, status=status, now=self._clock.now(),
-                backoff_scale=self._backoff_scale, retry_delay_s=next_delay_s(
-                    workflow, execution, self._retries, self._backoff_scale),
-                run_started_at=execution.created_at if execution else None,
+            await self._let_go(workflow, token, execution_id, retries_before, status, outcome)
+
+    async def _let_go(
+        self, workflow: Workflow, token: str, execution_id: str, retries_before: int,
+        status: ExecutionStatus | None, outcome: Execution | None,
+    ) -> None:
+        """Park the workflow on its execution's wait, or release it (idle or for a retry)."""
+        if outcome is not None and outcome.waiting is not None and is_parked(outcome):
+            parked = await self._workflows.park(
+                workflow.workflow_id, token=token, wake_at=outcome.waiting.until
             )
-            if not await self._workflows.release(release):
-                log.warning("release found the lock taken over (lease expired)")
-            elif release.skipped_slots:
-                SKIPPED_SLOTS.labels("overlap").inc(release.skipped_slots)
+            if not parked:
+                log.warning("park found the lock taken over (lease expired)")
+            return
+        next_retry = outcome.waiting.until if outcome and outcome.waiting else None
+        release = release_for(
+            workflow, token=token, execution_id=execution_id,
+            retries_before=retries_before, status=status, now=self._clock.now(),
+            backoff_scale=self._backoff_scale, next_retry=next_retry,
+            run_started_at=outcome.created_at if outcome else None,
+        )
+        if not await self._workflows.release(release):
+            log.warning("release found the lock taken over (lease expired)")
+        elif release.skipped_slots:
+            SKIPPED_SLOTS.labels("overlap").inc(release.skipped_slots)
 
     def _fresh(self, workflow: Workflow, execution_id: str) -> Execution:
         return Execution(
@@ -138,31 +151,23 @@ class ExecutionWorker:
         return await self._save(give_up(execution, interrupted, self._clock.now()), execution)
 
     async def _attempt(self, workflow: Workflow, execution: Execution) -> Execution:
-        """Run the actions that have not succeeded; the first failure stops the attempt."""
-        ran, current = await self._run_actions(workflow, begin_attempt(execution))
+        """Run the actions that have not succeeded; a failure stops new starts, a wait parks.
+
+        A wake after a delay or a signal continues the attempt that parked."""
+        waiting = execution.waiting
+        resumed = waiting is not None and waiting.reason != WaitReason.BACKOFF
+        start = execution if resumed else begin_attempt(execution)
+        ran, current = await self._attempts.run(workflow, start)
+        now = self._clock.now()
+        delay_s = next_delay_s(workflow, current, self._retries, self._backoff_scale)
         settled = settle(
-            current, self._clock.now(), retries_again(workflow, current, self._retries))
+            current, now, retries_again(workflow, current, self._retries),
+            retry_at(execution.retries, now, self._backoff_scale, delay_s),
+        )
         await self._save(settled, execution, changed_actions=ran)
         log.info("attempt finished", status=settled.status.value, retries=settled.retries,
-                 failed_action=failed_in_attempt(settled))
+                 failed_action=failed_in_attempt(settled), parked=is_parked(settled))
         return settled
-
-    async def _run_actions(
-        self, workflow: Workflow, execution: Execution
-    ) -> tuple[list[str], Execution]:
-        """One at a time, each once, in definition order as their dependencies allow."""
-        ran: list[str] = []
-        while batch := ready_to_run(workflow.actions, execution, ran):
-            action = batch[0]
-            started_at = self._clock.now()
-            result = await self._actions.run(action, run_context(workflow, execution))
-            execution = with_run(
-                execution, action, result, started_at=started_at, finished_at=self._clock.now()
-            )
-            ran.append(action_key(action))
-            if result.status != ActionResultStatus.OK:
-                break
-        return ran, execution
 
     async def _save(
         self, settled: Execution, before: Execution, *, changed_actions: Sequence[str] = ()

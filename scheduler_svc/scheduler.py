@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from scheduler_svc.wakes import wake_due
 from scheduler_svc.wakeups import WakeUps, cancel_quietly
 from shared.domain.models import (
     Execution,
@@ -46,6 +47,7 @@ class TickReport:
     recovered: int = 0
     unacknowledged: int = 0
     cancelled: int = 0
+    woken: int = 0  # executions parked on a delay or a signal, dispatched again
 
 
 def execution_id_for(due: DueWorkflow) -> str:
@@ -127,11 +129,13 @@ class Scheduler:
         now = now or self._clock.now()
         report = TickReport()
         await self._dispatch_due(now, report)
+        await self._wake(now, report)
         await self._redispatch_stuck(now, report)
         await self._recover_leases(now, report)
         await self._settle_archived(now, report)
         SCHEDULER_TICK.observe(time.perf_counter() - started)
-        if report.dispatched or report.redispatched or report.recovered or report.cancelled:
+        if (report.dispatched or report.redispatched or report.recovered or report.cancelled
+                or report.woken):
             log.info("scheduler tick", **report.__dict__)
         return report
 
@@ -169,6 +173,14 @@ class Scheduler:
         if not claimed:
             return None
         return ExecutionRequest(workflow_id=due.workflow_id, execution_id=execution_id)
+
+    async def _wake(self, now: datetime, report: TickReport) -> None:
+        woken, unacked = await wake_due(
+            self._workflows, self._publisher, now, batch_size=self._batch_size
+        )
+        DISPATCHES.labels("wake").inc(woken)
+        report.woken += woken
+        report.unacknowledged += unacked
 
     async def _redispatch_stuck(self, now: datetime, report: TickReport) -> None:
         stuck = await self._workflows.find_stuck_scheduled(

@@ -122,6 +122,25 @@ class Leases(Protocol):
         """locked (by this token) -> active with the given trigger state."""
         ...
 
+    async def park(self, workflow_id: str, *, token: str, wake_at: datetime | None) -> bool:
+        """locked (by this token) -> active, `waiting` on its execution until `wake_at`
+        (None: until a signal wakes it); the execution id stays."""
+        ...
+
+
+class Wakes(Protocol):
+    """Waking executions parked on a delay or a signal (SPEC 11)."""
+
+    async def find_waking(self, now: datetime, *, after: DueWorkflow | None, limit: int
+                          ) -> list[DueWorkflow]:
+        """Waiting workflows whose wake time passed, by (next_run, workflow_id), after `after`."""
+        ...
+
+    async def wake(self, workflow_id: str, *, execution_id: str, now: datetime,
+                   next_run: datetime | None) -> bool:
+        """waiting on `execution_id` -> scheduled, busy, keeping the execution (CAS)."""
+        ...
+
 
 class Transitions(Protocol):
     """Any transition of `shared.domain.lifecycle.transitions`, by its data."""
@@ -132,16 +151,17 @@ class Transitions(Protocol):
         ...
 
 
-class ApiWorkflows(WorkflowDefinitions, TriggerClaims, ArchivedRuns, Protocol):
+class ApiWorkflows(WorkflowDefinitions, TriggerClaims, ArchivedRuns, Wakes, Protocol):
     """The roles workflows_svc uses."""
 
 
-class SchedulerWorkflows(Dispatch, ArchivedRuns, Protocol):
+class SchedulerWorkflows(Dispatch, ArchivedRuns, Wakes, Protocol):
     """The roles scheduler_svc uses."""
 
 
 class WorkflowRepository(
-    WorkflowDefinitions, TriggerClaims, ArchivedRuns, Dispatch, Leases, Transitions, Protocol
+    WorkflowDefinitions, TriggerClaims, ArchivedRuns, Dispatch, Leases, Transitions, Wakes,
+    Protocol,
 ):
     """Every role at once, as each workflows adapter implements them."""
 
@@ -162,6 +182,12 @@ class ExecutionRepository(Protocol):
         many retries left (a compare-and-set: a runner that lost its lease cannot overwrite
         the attempt of the runner that took over); whether it was saved.
         """
+        ...
+
+    async def deliver_signal(self, execution_id: str, key: str, signal: str, payload: Any
+                             ) -> bool:
+        """Store `payload` on the action `key` parked on `signal` and not yet delivered (CAS);
+        whether it was stored."""
         ...
 
     async def cancel(self, execution: Execution) -> Execution:

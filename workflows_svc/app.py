@@ -13,7 +13,7 @@ from shared.web.errors import install_error_handlers
 from shared.web.limits import install_limits
 from shared.web.ops import ReadyCheck, ops_router
 from shared.web.shedding import LoadShedder
-from workflows_svc.routes import executions, workflows
+from workflows_svc.routes import executions, signals, workflows
 from workflows_svc.service import WorkflowService
 from workflows_svc.ui import router as ui_router
 
@@ -47,6 +47,7 @@ def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
     install_limits(app, max_body_bytes=settings.max_body_bytes, api_key=settings.api_key)
     app.include_router(workflows.router)
     app.include_router(executions.router)
+    app.include_router(signals.router)
     app.include_router(ops_router())
     app.include_router(ui_router)
     if settings.otel_exporter_otlp_endpoint:

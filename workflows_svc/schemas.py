@@ -154,6 +154,11 @@ class ExecutionOut(BaseModel):
     )
 
 
+class SignalledOut(BaseModel):
+    status: Literal["signal delivered"] = "signal delivered"
+    action: str = Field(description="the name of the action that received it")
+
+
 class ExecutionPage(BaseModel):
     items: list[ExecutionOut]
     next_cursor: str | None

@@ -32,6 +32,7 @@ from shared.ports import (
     TriggerClaim,
 )
 from shared.service_layer.settle import settle_archived
+from workflows_svc.signals import SignalService
 from workflows_svc.triggers import TriggerRules, build_trigger
 
 log = get_logger(__name__)
@@ -160,6 +161,11 @@ class WorkflowService:
             raise NotFound(f"execution {execution_id!r} not found")
         return found
 
+    def signals(self) -> SignalService:
+        """The signal use case (`workflows_svc.signals`) over the same ports."""
+        return SignalService(workflows=self._workflows, executions=self._executions,
+                             publisher=self._publisher, clock=self._clock)
+
 
 def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
     trigger = workflow.trigger
@@ -178,7 +184,8 @@ def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
             "workflow is waiting to retry a failed execution",
             status="pending", next_retry_at=trigger.next_run,
         )
-    if trigger.status == TriggerStatus.BUSY or workflow.status != WorkflowStatus.ACTIVE:
+    waits = (TriggerStatus.BUSY, TriggerStatus.WAITING)  # waiting: parked on a delay or signal
+    if trigger.status in waits or workflow.status != WorkflowStatus.ACTIVE:
         return "busy", Conflict("workflow is already running", status="busy")
     rate = workflow.rate
     if rate is not None and _window_full(rate, claim):

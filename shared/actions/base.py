@@ -35,9 +35,18 @@ class ActionSpec(BaseModel):
     # The stored model `to_action` builds (each kind sets its own).
     stored: ClassVar[type[ActionBase]] = ActionBase
 
-    name: ActionName | None = None
-    depends_on: list[ActionName] | None = Field(default=None, max_length=100)
+    name: ActionName | None = Field(
+        None, description="unique in the workflow; default action-<action_id>"
+    )
+    depends_on: list[ActionName] | None = Field(
+        None, max_length=100,
+        description="names of the actions it waits for; absent: the action before; []: a root",
+    )
     retry: RetrySpec | None = None
+
+    def common_fields(self) -> dict[str, Any]:
+        """The fields every kind shares (`name`, `depends_on`, `retry`), for a `to_action`."""
+        return {"name": self.name, "depends_on": self.depends_on, "retry": self.retry}
 
     def to_action(self, action_id: int) -> ActionBase:
         """The domain action this request defines, numbered `action_id`."""

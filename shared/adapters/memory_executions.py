@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from shared.domain.errors import Unavailable
-from shared.domain.models import Execution, ExecutionRequest, ExecutionStatus
+from shared.domain.models import ActionStatus, Execution, ExecutionRequest, ExecutionStatus
 
 
 class InMemoryExecutionRepository:
@@ -35,9 +36,22 @@ class InMemoryExecutionRepository:
         stored.attempt = execution.attempt
         stored.finished_at = execution.finished_at
         stored.reason = execution.reason
+        stored.waiting = execution.waiting
         stored.actions.update(
             {key: execution.actions[key].model_copy(deep=True) for key in changed_actions}
         )
+        return True
+
+    async def deliver_signal(self, execution_id: str, key: str, signal: str, payload: Any
+                             ) -> bool:
+        stored = self._items.get(execution_id)
+        state = stored.actions.get(key) if stored else None
+        wait = state.wait if state else None
+        if stored is None or state is None or wait is None or stored.status != (
+            ExecutionStatus.PENDING
+        ) or state.status != ActionStatus.WAITING or wait.signal != signal or wait.delivered:
+            return False
+        state.wait = wait.model_copy(update={"delivered": True, "payload": payload})
         return True
 
     async def cancel(self, execution: Execution) -> Execution:

@@ -11,7 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.adapters.mappers import LEGACY_RESULTS, EntityHandler
 from shared.adapters.mongo_errors import raises_unavailable
-from shared.domain.models import Execution, ExecutionStatus
+from shared.domain.models import ActionStatus, Execution, ExecutionStatus
 
 Doc = dict[str, Any]
 
@@ -55,6 +55,7 @@ class MongoExecutionRepository:
             "status": execution.status.value, "retries": execution.retries,
             "attempt": execution.attempt, "finished_at": execution.finished_at,
             "reason": execution.reason,
+            "waiting": None if execution.waiting is None else execution.waiting.model_dump(),
         }
         for key in changed_actions:  # keys follow the action name rule: safe path segments
             changes[f"actions.{key}"] = execution.actions[key].model_dump(mode="python")
@@ -63,6 +64,18 @@ class MongoExecutionRepository:
             query.update(status="pending", retries=expected_retries)
         # A compare-and-set on the attempt it continues; no document is needed back.
         return (await self._col.update_one(query, {"$set": changes})).matched_count == 1
+
+    async def deliver_signal(self, execution_id: str, key: str, signal: str, payload: Any
+                             ) -> bool:
+        # `key` follows the action name rule: a safe field-path segment.
+        wait = f"actions.{key}.wait"
+        query: Doc = {
+            "id": execution_id, "status": ExecutionStatus.PENDING.value,
+            f"actions.{key}.status": ActionStatus.WAITING.value,
+            f"{wait}.signal": signal, f"{wait}.delivered": False,
+        }
+        update = {"$set": {f"{wait}.delivered": True, f"{wait}.payload": payload}}
+        return (await self._col.update_one(query, update)).matched_count == 1
 
     async def cancel(self, execution: Execution) -> Execution:
         stored = await self.get_or_create(execution)

@@ -133,3 +133,19 @@ class WorkflowRoles(ABC):
             "interrupted_attempts": release.interrupted_attempts,
         }
         return await self.apply(lc.RELEASE, release.workflow_id, params)
+
+    async def park(self, workflow_id: str, *, token: str, wake_at: datetime | None) -> bool:
+        return await self.apply(lc.WAIT, workflow_id, {"token": token, "wake_at": wake_at})
+
+    async def find_waking(
+        self, now: datetime, *, after: DueWorkflow | None, limit: int
+    ) -> list[DueWorkflow]:
+        if after is None:
+            return await self._select_due(lc.WAKING, {"now": now}, limit)
+        params = {"now": now, "after_next_run": after.next_run, "after_id": after.workflow_id}
+        return await self._select_due(lc.WAKING_AFTER, params, limit)
+
+    async def wake(self, workflow_id: str, *, execution_id: str, now: datetime,
+                   next_run: datetime | None) -> bool:
+        params = {"execution_id": execution_id, "now": now, "next_run": next_run}
+        return await self.apply(lc.WAKE, workflow_id, params)

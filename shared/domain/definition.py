@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.errors import InvalidInput
+from shared.domain.graph import GraphError, build_nodes
 from shared.domain.inputs import InputSpec
 from shared.domain.models import Action, TriggerType
 from shared.domain.retry_policy import RetrySpec
@@ -34,3 +36,14 @@ class WorkflowDefinition:
     inputs: dict[str, InputSpec] | None = None
     overlap: str | None = None  # "skip" | "buffer_one"; None: skip
     catchup_window: str | None = None  # a duration; None: "1h"
+
+    def __post_init__(self) -> None:
+        check_graph(self.actions)
+
+
+def check_graph(actions: list[Action]) -> None:
+    """Raise `InvalidInput` naming the actions unless names and `depends_on` form a DAG."""
+    try:
+        build_nodes([(a.name, a.depends_on) for a in actions])
+    except GraphError as exc:
+        raise InvalidInput(f"actions: {exc}") from exc

@@ -20,7 +20,9 @@ from shared.domain.models import (
     ActionRun,
     ActionState,
     ActionStatus,
+    ActionWait,
     Execution,
+    Waiting,
 )
 
 
@@ -75,15 +77,50 @@ def begin_attempt(execution: Execution) -> Execution:
 def with_run(
     execution: Execution, action: Keyed, result: ActionResult, *,
     started_at: datetime | None = None, finished_at: datetime | None = None,
+    signal: Any = None,
 ) -> Execution:
     """`execution` with one more run of `action`, in its current attempt."""
     run = ActionRun(
         seq=_next_seq(execution), attempt=execution.attempt, status=result.status,
         logs=result.logs, started_at=started_at, finished_at=finished_at,
         duration_ms=_duration_ms(started_at, finished_at), response=result.response,
+        signal=signal,
     )
     actions = _add_run(execution.actions, action_key(action), action.action_id, run)
     return execution.model_copy(update={"actions": actions})
+
+
+def parked(execution: Execution, action: Keyed, wait: ActionWait) -> Execution:
+    """`execution` with `action` parked on `wait` (a delay or a signal still to come)."""
+    key = action_key(action)
+    state = execution.actions.get(key) or ActionState(action_id=action.action_id)
+    updated = state.model_copy(update={"status": ActionStatus.WAITING, "wait": wait})
+    return execution.model_copy(update={"actions": {**execution.actions, key: updated}})
+
+
+def parked_waits(execution: Execution) -> dict[str, ActionWait]:
+    """The parked actions' waits, by action key."""
+    return {
+        key: state.wait for key, state in execution.actions.items()
+        if state.status == ActionStatus.WAITING and state.wait is not None
+    }
+
+
+def earliest_wait(execution: Execution) -> Waiting | None:
+    """What the execution waits for: its parked wait that ends first (a timer before none)."""
+    waits = list(parked_waits(execution).values())
+    if not waits:
+        return None
+    first = min(waits, key=lambda w: (w.until is None, w.until or w.started_at))
+    return Waiting(reason=first.reason, until=first.until, signal=first.signal)
+
+
+def waiting_for_signal(execution: Execution, signal: str) -> str | None:
+    """Key of the parked action that waits for `signal` and has not received it, or None."""
+    for key, wait in parked_waits(execution).items():
+        if wait.signal == signal and not wait.delivered:
+            return key
+    return None
 
 
 def failed_in_attempt(execution: Execution) -> int | None:
@@ -125,7 +162,7 @@ def _add_run(
 ) -> dict[str, ActionState]:
     state = actions.get(key) or ActionState(action_id=action_id)
     updated = state.model_copy(update={
-        "status": ActionStatus(run.status.value), "runs": [*state.runs, run],
+        "status": ActionStatus(run.status.value), "runs": [*state.runs, run], "wait": None,
     })
     return {**actions, key: updated}
 

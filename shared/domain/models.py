@@ -124,6 +124,29 @@ class ActionStatus(StrEnum):
     RUNNING = "running"
     OK = "ok"
     FAILED = "failed"
+    WAITING = "waiting"  # a delay or a wait-for-signal action, parked (SPEC 11)
+
+
+class WaitReason(StrEnum):
+    BACKOFF = "backoff"
+    DELAY = "delay"
+    SIGNAL = "signal"
+
+
+class Waiting(_Model):
+    """Why and until when an execution waits (`until` None: only a signal ends it)."""
+
+    reason: WaitReason
+    until: datetime | None = None
+    signal: str | None = None
+
+
+class ActionWait(Waiting):
+    """A wait action's parked state: when it began and, for a signal, what was delivered."""
+
+    started_at: datetime
+    delivered: bool = False
+    payload: Any = None
 
 
 class ActionRun(_Model):
@@ -137,6 +160,8 @@ class ActionRun(_Model):
     finished_at: datetime | None = None
     duration_ms: int | None = None
     response: dict[str, Any] | None = None
+    # A wait-for-signal run: the JSON payload its signal delivered (`${actions.<name>.signal}`).
+    signal: Any = None
 
 
 class ActionState(_Model):
@@ -145,6 +170,8 @@ class ActionState(_Model):
     action_id: int
     status: ActionStatus = ActionStatus.PENDING
     runs: list[ActionRun] = Field(default_factory=list)
+    # Set while a delay or wait-for-signal action is parked; cleared by its run.
+    wait: ActionWait | None = None
 
 
 class Execution(_Model):
@@ -164,6 +191,8 @@ class Execution(_Model):
     reason: str | None = None
     # The run's input (SPEC 9), declared defaults applied; None for a workflow without inputs.
     input: dict[str, Any] | None = None
+    # Why it is not running now (a backoff, a delay, a signal), written when it stops to wait.
+    waiting: Waiting | None = None
 
     @property
     def executed_actions(self) -> list[ActionResult]:

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     retry_backoff_scale: float = Field(default=1.0, ge=0)
     lock_lease_s: float = Field(default=60.0, gt=0)
     runner_concurrency: int = Field(default=32, ge=1)
+    max_parallel_actions: int = Field(
+        default=8, ge=1, description="actions of one execution running at once (a graph)"
+    )
+    runner_max_actions: int = Field(
+        default=128, ge=1, description="actions running at once in one runner, all executions"
+    )
     runner_id: str | None = None
 
     http_timeout_s: float = Field(default=10.0, gt=0)

@@ -70,11 +70,14 @@ async def test_a_waiting_execution_wakes_into_a_run(repos: Repos) -> None:
 
     assert await repos.workflows.apply(lc.WAIT, "w", {"token": "t1", "wake_at": at(30)})
     assert not await repos.workflows.claim_for_trigger(claim("w", "e2"))  # busy meanwhile
-    [due] = await repos.workflows.find_due(at(30), after=None, limit=10)
+    # Woken by the wake path (its execution kept), never dispatched as a fresh run.
+    assert await repos.workflows.find_due(at(30), after=None, limit=10) == []
+    assert await repos.workflows.find_waking(at(29), after=None, limit=10) == []
+    [due] = await repos.workflows.find_waking(at(30), after=None, limit=10)
     assert (due.trigger_status, due.execution_id) == (lc.WAITING, "e1")
 
-    params = {"execution_id": "e1", "now": at(31), "next_run": None}
-    assert await repos.workflows.apply(lc.WAKE, "w", params)
+    assert await repos.workflows.wake("w", execution_id="e1", now=at(31), next_run=None)
+    assert not await repos.workflows.wake("w", execution_id="e1", now=at(31), next_run=None)
     assert await repos.workflows.lock("w", token="t2", lease_until=at(90)) is not None
     assert await repos.workflows.release(Release("w", "t2", None, None, None))
     stored = await repos.workflows.get("w")

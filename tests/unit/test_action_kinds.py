@@ -38,7 +38,9 @@ class NeverCalled:
 
 
 def test_the_request_kinds_and_the_stored_kinds_are_the_same() -> None:
-    assert kinds(ActionIn) == kinds(Action) == ["log", "http-request", "kafka-publish"]
+    assert kinds(ActionIn) == kinds(Action) == [
+        "log", "http-request", "kafka-publish", "delay", "wait-for-signal"
+    ]
 
 
 def test_every_stored_kind_has_a_handler_in_the_runner() -> None:

@@ -162,7 +162,8 @@ RESUME = Transition(
 # the execution and wakes at `wake_at` (None: only a signal wakes it).
 WAIT = Transition(
     "wait", _HELD,
-    (*_UNLOCK, Set(TRIGGER_STATUS, WAITING), Set(NEXT_RUN, Param("wake_at"))),
+    (*_UNLOCK, Set(TRIGGER_STATUS, WAITING), Set(NEXT_RUN, Param("wake_at")),
+     Set(INTERRUPTED_ATTEMPTS, 0)),
 )
 # A signal (or the timer) dispatches the waiting execution again.
 WAKE = Transition(
@@ -186,7 +187,11 @@ TRANSITIONS = (
     ARCHIVE, CLEAR_ARCHIVED_EXECUTION, PAUSE, RESUME, WAIT, WAKE, CANCEL_WAITING,
 )
 
-DUE = Query("due", (*_DISPATCHABLE, le(NEXT_RUN, Param("now"))), (NEXT_RUN, WORKFLOW_ID))
+# Waiting executions are woken by WAKING, not dispatched as a new run.
+DUE = Query(
+    "due", (*_DISPATCHABLE, ne(TRIGGER_STATUS, WAITING), le(NEXT_RUN, Param("now"))),
+    (NEXT_RUN, WORKFLOW_ID),
+)
 # The next page of DUE after the (next_run, workflow_id) of the last one seen.
 DUE_AFTER = Query(
     "due after",
@@ -195,6 +200,13 @@ DUE_AFTER = Query(
         (eq(NEXT_RUN, Param("after_next_run")), gt(WORKFLOW_ID, Param("after_id"))),
     )),
     DUE.order,
+)
+WAKING = Query(
+    "waking", (*_DISPATCHABLE, eq(TRIGGER_STATUS, WAITING), le(NEXT_RUN, Param("now"))),
+    (NEXT_RUN, WORKFLOW_ID),
+)
+WAKING_AFTER = Query(
+    "waking after", (*WAKING.where, *DUE_AFTER.where[len(DUE.where):]), WAKING.order,
 )
 STUCK_SCHEDULED = Query(
     "stuck scheduled",
@@ -210,4 +222,7 @@ ARCHIVED_UNSETTLED = Query(
 )
 NEXT_RUNS = Query("next runs", (is_null(ARCHIVED_AT), gt(NEXT_RUN, Param("after"))), (NEXT_RUN,))
 
-QUERIES = (DUE, DUE_AFTER, STUCK_SCHEDULED, EXPIRED_LOCKS, ARCHIVED_UNSETTLED, NEXT_RUNS)
+QUERIES = (
+    DUE, DUE_AFTER, WAKING, WAKING_AFTER, STUCK_SCHEDULED, EXPIRED_LOCKS, ARCHIVED_UNSETTLED,
+    NEXT_RUNS,
+)
