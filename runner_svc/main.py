@@ -72,6 +72,7 @@ async def run(settings: Settings) -> None:
             actions=actions, clock=SystemClock(), retries=settings.execution_retries,
             lease_s=settings.lock_lease_s, backoff_scale=settings.retry_backoff_scale,
             max_interrupted_attempts=settings.max_interrupted_attempts,
+            versions=stores.versions,
         )
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency,

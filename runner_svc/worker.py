@@ -11,6 +11,7 @@ import structlog
 from opentelemetry.trace import SpanKind
 
 from runner_svc.actions import ActionRunner
+from runner_svc.lifecycle import cancel_asked, definition_for, honour_cancel
 from runner_svc.outcome import give_up, release_for, settle
 from shared.domain.execution_record import (
     action_key,
@@ -29,7 +30,7 @@ from shared.domain.models import (
 from shared.infra.logs import get_logger
 from shared.infra.metrics import EXECUTIONS, SKIPPED_REQUESTS
 from shared.infra.tracing import tracer
-from shared.ports import Clock, ExecutionRepository, Leases
+from shared.ports import Clock, ExecutionRepository, Leases, WorkflowVersions
 
 log = get_logger(__name__)
 
@@ -45,7 +46,9 @@ class ExecutionWorker:
         self, *, workflows: Leases, executions: ExecutionRepository,
         actions: ActionRunner, clock: Clock, retries: int = 4, lease_s: float = 60.0,
         backoff_scale: float = 1.0, max_interrupted_attempts: int = 10,
+        versions: WorkflowVersions | None = None,
     ) -> None:
+        self._versions = versions
         self._workflows = workflows
         self._executions = executions
         self._actions = actions
@@ -93,6 +96,7 @@ class ExecutionWorker:
                 # Settled already (its runner lost the lock before releasing): do not repeat.
                 status = execution.status
                 return execution
+            workflow = await definition_for(workflow, execution, self._versions)
             execution = await self._attempt_or_give_up(workflow, execution)
             status = execution.status
             EXECUTIONS.labels(status.value).inc()
@@ -118,6 +122,7 @@ class ExecutionWorker:
         return Execution(
             id=execution_id, workflow_id=workflow.workflow_id, created_at=self._clock.now(),
             retries=self._retries, total_actions=len(workflow.actions),
+            workflow_version=workflow.version,
         )
 
     async def _attempt_or_give_up(self, workflow: Workflow, execution: Execution) -> Execution:
@@ -132,7 +137,10 @@ class ExecutionWorker:
     async def _attempt(self, workflow: Workflow, execution: Execution) -> Execution:
         """Run the actions that have not succeeded; the first failure stops the attempt."""
         ran, current = await self._run_actions(workflow, begin_attempt(execution))
-        settled = settle(current, self._clock.now())
+        settled = await honour_cancel(
+            settle(current, self._clock.now()), workflow.actions, self._executions,
+            self._clock.now(),
+        )
         await self._save(settled, execution, changed_actions=ran)
         log.info("attempt finished", status=settled.status.value, retries=settled.retries,
                  failed_action=failed_in_attempt(settled))
@@ -144,6 +152,8 @@ class ExecutionWorker:
         """One at a time, each once, in definition order as their dependencies allow."""
         ran: list[str] = []
         while batch := ready_to_run(workflow.actions, execution, ran):
+            if await cancel_asked(self._executions, execution.id):
+                break
             action = batch[0]
             started_at = self._clock.now()
             result = await self._actions.run(action)

@@ -13,7 +13,9 @@ from shared.web.errors import install_error_handlers
 from shared.web.limits import install_limits
 from shared.web.ops import ReadyCheck, ops_router
 from shared.web.shedding import LoadShedder
-from workflows_svc.routes import executions, workflows
+from workflows_svc.execution_service import ExecutionService
+from workflows_svc.lifecycle_service import LifecycleService
+from workflows_svc.routes import executions, lifecycle, workflows
 from workflows_svc.service import WorkflowService
 
 
@@ -23,6 +25,9 @@ class Wired:
 
     service: WorkflowService
     ready_checks: dict[str, ReadyCheck] = field(default_factory=dict)
+    # SPEC 12's use cases; None (some tests): their endpoints answer 503.
+    lifecycle: LifecycleService | None = None
+    runs: ExecutionService | None = None
 
 
 Wiring = Callable[[Settings], AbstractAsyncContextManager[Wired]]
@@ -36,6 +41,8 @@ def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
         async with wiring(settings) as wired:
             app.state.service = wired.service
             app.state.ready_checks = wired.ready_checks
+            app.state.lifecycle = wired.lifecycle
+            app.state.runs = wired.runs
             yield
 
     app = FastAPI(
@@ -45,6 +52,7 @@ def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
     install_error_handlers(app)
     install_limits(app, max_body_bytes=settings.max_body_bytes, api_key=settings.api_key)
     app.include_router(workflows.router)
+    app.include_router(lifecycle.router)
     app.include_router(executions.router)
     app.include_router(ops_router())
     if settings.otel_exporter_otlp_endpoint:

@@ -79,6 +79,24 @@ class WorkflowCreate(_Strict):
         )
 
 
+EXECUTION_EXAMPLE: dict[str, Any] = {
+    "id": "0b9d0c1e-3f5c-4a7a-9a39-2f1f5e7d7c11", "workflow_id": "nightly",
+    "status": "pending", "created_at": "2026-01-05T09:00:00Z", "finished_at": None,
+    "retries": 3, "last_failed_action": 2, "total_actions": 2, "reason": None,
+    "workflow_version": 2, "input": None, "attempt": 1, "cancel_requested": False,
+    "waiting": {"reason": "backoff", "until": "2026-01-05T09:00:04Z", "signal": None},
+    "executed_actions": [
+        {"action_id": 1, "name": "action-1", "status": "ok", "logs": "hello", "attempt": 1,
+         "started_at": "2026-01-05T09:00:00.010Z", "finished_at": "2026-01-05T09:00:00.011Z",
+         "duration_ms": 1, "response": None},
+        {"action_id": 2, "name": "action-2", "status": "failed", "attempt": 1,
+         "logs": "GET https://example.com [STATUS 500] => ...",
+         "started_at": "2026-01-05T09:00:00.011Z", "finished_at": "2026-01-05T09:00:00.210Z",
+         "duration_ms": 199, "response": None},
+    ],
+}
+
+
 class ErrorOut(BaseModel):
     error: str
     status: str | None = None
@@ -117,6 +135,9 @@ class WorkflowOut(BaseModel):
     trigger: TriggerOut
     actions: list[ActionOut]
     seconds_to_next_run: float
+    version: int = Field(1, description="the definition's version: 1, +1 per PUT")
+    paused_at: datetime | None = Field(None, description="set while paused (not dispatched)")
+    updated_at: datetime | None = Field(None, description="when the last PUT replaced it")
 
 
 class WorkflowPage(BaseModel):
@@ -125,12 +146,30 @@ class WorkflowPage(BaseModel):
 
 
 class ActionResultOut(BaseModel):
+    """One run of one action (one entry per run, in the order they ran)."""
+
     action_id: int
     status: str
     logs: str
+    name: str | None = Field(None, description="the action's name (`action-<id>` by default)")
+    attempt: int | None = Field(None, description="the execution's attempt this run was in")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    response: dict[str, Any] | None = Field(None, description="http actions: what answered")
+
+
+class WaitingOut(BaseModel):
+    """Why a pending execution is not running now."""
+
+    reason: Literal["backoff", "delay", "signal"]
+    until: datetime | None = Field(None, description="when it goes on (null: on a signal only)")
+    signal: str | None = Field(None, description="the signal it waits for")
 
 
 class ExecutionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXECUTION_EXAMPLE]})
+
     id: str
     workflow_id: str
     status: str
@@ -142,6 +181,13 @@ class ExecutionOut(BaseModel):
     executed_actions: list[ActionResultOut]
     reason: str | None = Field(
         None, description="why it ended without an action deciding it (cancelled, interrupted)"
+    )
+    workflow_version: int = Field(1, description="the workflow version it runs (SPEC 12)")
+    input: dict[str, Any] | None = Field(None, description="the trigger's input")
+    attempt: int = Field(0, description="attempts so far (1 = the first run)")
+    waiting: WaitingOut | None = Field(None, description="null unless pending and waiting")
+    cancel_requested: bool = Field(
+        False, description="a cancel was asked while it ran: it ends when its actions in flight do"
     )
 
 

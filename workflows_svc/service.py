@@ -30,6 +30,7 @@ from shared.ports import (
     ExecutionRepository,
     ExecutionRequestPublisher,
     TriggerClaim,
+    WorkflowFilter,
 )
 from shared.service_layer.settle import settle_archived
 
@@ -66,15 +67,18 @@ class WorkflowService:
 
     async def create(self, definition: WorkflowDefinition) -> Workflow:
         """Validate the definition's time rules and store it idle."""
-        now = self._clock.now()
-        trigger = self._trigger(definition.trigger, now)
-        workflow = Workflow(
-            workflow_id=definition.workflow_id, created_at=now, trigger=trigger,
-            actions=definition.actions,
-        )
+        workflow = self.build(definition, self._clock.now())
         await self._workflows.create(workflow)
         log.info("workflow created", workflow_id=workflow.workflow_id)
         return workflow
+
+    def build(self, definition: WorkflowDefinition, now: datetime) -> Workflow:
+        """The workflow `definition` defines at `now` (also what a PUT stores), checked."""
+        trigger = self._trigger(definition.trigger, now)
+        return Workflow(
+            workflow_id=definition.workflow_id, created_at=now, trigger=trigger,
+            actions=definition.actions,
+        )
 
     def _trigger(self, spec: TriggerSpec, now: datetime) -> Trigger:
         if spec.type == TriggerType.MANUAL:
@@ -107,8 +111,11 @@ class WorkflowService:
             raise NotFound(f"workflow {workflow_id!r} not found")
         return workflow
 
-    async def list(self, *, after_id: str | None, limit: int) -> Page[Workflow]:
-        rows = await self._workflows.list_after(after_id=after_id, limit=limit + 1)
+    async def list(self, *, after_id: str | None, limit: int,
+                   filters: WorkflowFilter | None = None) -> Page[Workflow]:
+        rows = await self._workflows.list_after(
+            after_id=after_id, limit=limit + 1, filters=filters
+        )
         return Page(rows[:limit], len(rows) > limit)
 
     async def archive(self, workflow_id: str) -> None:
@@ -172,6 +179,8 @@ def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
     trigger = workflow.trigger
     if workflow.archived_at is not None:
         return "archived", Conflict("workflow is archived", status="archived")
+    if workflow.paused_at is not None:
+        return "paused", Conflict("workflow is paused", status="paused")
     if trigger.type == TriggerType.PERIODIC:
         return "periodic", InvalidInput("Periodic workflows cannot be triggered manually")
     if trigger.status == TriggerStatus.PENDING:

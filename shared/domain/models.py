@@ -86,6 +86,9 @@ class Workflow(_Model):
     scheduled_at: datetime | None = None
     lock: Lock | None = None
     rate: RateWindow | None = None
+    # SPEC 12: the definition's version (1 on create, +1 per PUT); older ones are kept apart.
+    version: int = 1
+    updated_at: datetime | None = None
 
 
 class ActionResult(_Model):
@@ -124,6 +127,20 @@ class ActionState(_Model):
     runs: list[ActionRun] = Field(default_factory=list)
 
 
+class WaitReason(StrEnum):
+    BACKOFF = "backoff"
+    DELAY = "delay"
+    SIGNAL = "signal"
+
+
+class Waiting(_Model):
+    """Why a pending execution is not running, and until when (SPEC 12)."""
+
+    reason: WaitReason
+    until: datetime | None = None
+    signal: str | None = None
+
+
 class Execution(_Model):
     """One execution; `actions` (keyed by action name) is the record the v1 fields derive from."""
 
@@ -139,6 +156,13 @@ class Execution(_Model):
     actions: dict[str, ActionState] = Field(default_factory=dict)
     # Why it ended without an action deciding it (cancelled, or failed after interruptions).
     reason: str | None = None
+    # SPEC 12: the workflow version it runs (fixed when it starts), its input, and whether
+    # a cancel was asked for while it ran (the runner starts no further action then).
+    workflow_version: int = 1
+    input: dict[str, Any] | None = None
+    cancel_requested: bool = False
+    # A durable wait on a delay or a signal (set by the runner); a backoff is the workflow's.
+    waiting: Waiting | None = None
 
     @property
     def executed_actions(self) -> list[ActionResult]:
