@@ -9,7 +9,6 @@ from shared.adapters.memory import InMemoryVersions
 from shared.domain.definition import TriggerSpec, WorkflowDefinition
 from shared.domain.models import (
     Action,
-    ExecutionRequest,
     ExecutionStatus,
     TriggerType,
     WorkflowStatus,
