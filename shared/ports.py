@@ -9,17 +9,17 @@ from typing import Any, Protocol
 
 from shared.domain.lifecycle.dispatch import DueWorkflow, Release, TriggerClaim
 from shared.domain.lifecycle.language import Transition
+from shared.domain.lifecycle.listing import WorkflowFilter
 from shared.domain.models import (
     Execution,
     ExecutionRequest,
     ExecutionStatus,
-    TriggerType,
     Workflow,
-    WorkflowStatus,
 )
 from shared.domain.versions import WorkflowVersion
 
-__all__ = ["DueWorkflow", "Release", "TriggerClaim"]  # the lifecycle's values, re-exported
+# the lifecycle's values, re-exported
+__all__ = ["DueWorkflow", "Release", "TriggerClaim", "WorkflowFilter"]
 
 
 class Clock(Protocol):
@@ -50,16 +50,6 @@ class WorkflowDefinitions(Protocol):
         left to its runner, whose release leaves that execution to settle if it is unfinished.
         """
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowFilter:
-    """What `GET /workflows` may filter on; None: any."""
-
-    status: WorkflowStatus | None = None
-    trigger_type: TriggerType | None = None
-    paused: bool | None = None
-    archived: bool | None = None
 
 
 class WorkflowVersions(Protocol):

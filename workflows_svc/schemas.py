@@ -97,6 +97,18 @@ EXECUTION_EXAMPLE: dict[str, Any] = {
 }
 
 
+WORKFLOW_EXAMPLE: dict[str, Any] = {
+    "workflow_id": "nightly", "status": "active", "created_at": "2026-01-05T09:00:00Z",
+    "archived_at": None, "version": 2, "paused_at": "2026-01-05T10:00:00Z",
+    "updated_at": "2026-01-05T09:30:00Z",
+    "trigger": {"type": "periodic", "interval": "10m", "interval_ms": 600000,
+                "next_run": "2026-01-05T10:10:00Z", "status": None},
+    "actions": [{"action_id": 1, "type": "log", "message": "hello", "url": None,
+                 "method": None}],
+    "seconds_to_next_run": 412.5,
+}
+
+
 class ErrorOut(BaseModel):
     error: str
     status: str | None = None
@@ -128,6 +140,8 @@ class TriggerOut(BaseModel):
 
 
 class WorkflowOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [WORKFLOW_EXAMPLE]})
+
     workflow_id: str
     status: str
     created_at: datetime
@@ -192,5 +206,9 @@ class ExecutionOut(BaseModel):
 
 
 class ExecutionPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"items": [EXECUTION_EXAMPLE], "next_cursor": "eyJ0IjoiMjAyNi0wMS0wNVQwOTowMDowMFoifQ"},
+    ]})
+
     items: list[ExecutionOut]
     next_cursor: str | None

@@ -9,7 +9,6 @@ evaluated on them (`shared.domain.lifecycle.evaluate`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -62,7 +61,7 @@ class InMemoryWorkflowRepository(WorkflowRoles):
 
     async def list_after(self, *, after_id: str | None, limit: int,
                          filters: WorkflowFilter | None = None) -> list[Workflow]:
-        query = listing(after_id=after_id, **asdict(filters or WorkflowFilter()))
+        query = listing(after_id=after_id, filters=filters)
         return await self._select(query, {}, limit)
 
     async def apply(self, transition: Transition, workflow_id: str,

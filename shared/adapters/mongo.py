@@ -4,7 +4,6 @@ so MongoDB's single-document atomicity makes it a compare-and-set."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -77,7 +76,7 @@ class MongoWorkflowRepository(WorkflowRoles):
 
     async def list_after(self, *, after_id: str | None, limit: int,
                          filters: WorkflowFilter | None = None) -> list[Workflow]:
-        query = listing(after_id=after_id, **asdict(filters or WorkflowFilter()))
+        query = listing(after_id=after_id, filters=filters)
         return await self._select(query, {}, limit)
 
     async def apply(self, transition: Transition, workflow_id: str,

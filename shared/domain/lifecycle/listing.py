@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from shared.domain.lifecycle.language import Clause, Query, eq, gt, is_null, not_null
 from shared.domain.lifecycle.transitions import (
     ARCHIVED_AT,
@@ -13,12 +15,21 @@ from shared.domain.lifecycle.transitions import (
 from shared.domain.models import TriggerType, WorkflowStatus
 
 
-def listing(
-    *, after_id: str | None, status: WorkflowStatus | None = None,
-    trigger_type: TriggerType | None = None, paused: bool | None = None,
-    archived: bool | None = None,
-) -> Query:
+@dataclass(frozen=True, slots=True)
+class WorkflowFilter:
+    """What `GET /workflows` may filter on; None: any."""
+
+    status: WorkflowStatus | None = None
+    trigger_type: TriggerType | None = None
+    paused: bool | None = None
+    archived: bool | None = None
+
+
+def listing(*, after_id: str | None, filters: WorkflowFilter | None = None) -> Query:
     """The workflows after `after_id` that match every filter given, ordered by id."""
+    wanted = filters or WorkflowFilter()
+    status, trigger_type = wanted.status, wanted.trigger_type
+    paused, archived = wanted.paused, wanted.archived
     where: list[Clause] = []
     if after_id is not None:
         where.append(gt(WORKFLOW_ID, after_id))
