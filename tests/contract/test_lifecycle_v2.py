@@ -4,8 +4,14 @@ transitions run with every other one: tests/lifecycle_cases.py.)"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from shared.adapters.mongo_lifecycle import to_filter
 from shared.domain.execution_record import attempt_keys, begin_attempt, with_run
 from shared.domain.lifecycle import transitions as lc
+from shared.domain.lifecycle.listing import listing
 from shared.domain.models import (
     ActionResult,
     ActionResultStatus,
@@ -137,3 +143,66 @@ async def test_reopen_makes_a_failed_or_cancelled_execution_pending_again(repos:
     assert plain.actions["action-1"].status == ActionStatus.OK
     assert await repos.executions.reopen("f", retries=4, reset_actions=[]) is None, "pending"
     assert await repos.executions.reopen("unknown", retries=4, reset_actions=[]) is None
+
+
+def _index_scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The IXSCAN stages of a winning plan (their `keyPattern` says which index)."""
+    found = [plan] if plan.get("stage") == "IXSCAN" else []
+    for key in ("inputStage", "inputStages", "queryPlan"):
+        child = plan.get(key)
+        for item in child if isinstance(child, list) else [child] if child else []:
+            found.extend(_index_scans(item))
+    return found
+
+
+async def _seed(db: Any) -> None:
+    """Enough varied documents that the planner's choice reflects the indexes."""
+    await db["workflows"].insert_many([
+        {"workflow_id": f"w{n:03}", "status": ("active", "scheduled", "locked")[n % 3],
+         "trigger": {"type": ("manual", "periodic")[n % 2]},
+         "paused_at": at(1) if n % 5 == 0 else None,
+         "archived_at": at(2) if n % 7 == 0 else None}
+        for n in range(200)
+    ])
+    await db["executions"].insert_many([
+        {"id": f"e{n:03}", "workflow_id": f"w{n % 20}", "created_at": at(n),
+         "status": ("ok", "failed", "pending")[n % 3]}
+        for n in range(200)
+    ])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("filters", "field"), [
+    (WorkflowFilter(status=WorkflowStatus.LOCKED), "status"),
+    (WorkflowFilter(trigger_type=TriggerType.MANUAL), "trigger.type"),
+    (WorkflowFilter(paused=True), "paused_at"), (WorkflowFilter(archived=True), "archived_at"),
+], ids=lambda value: value if isinstance(value, str) else "")
+async def test_each_list_filter_is_served_by_its_index(
+    fresh_db: Any, filters: WorkflowFilter, field: str
+) -> None:
+    await _seed(fresh_db)
+    query = listing(after_id="w000", filters=filters)
+    cursor = fresh_db["workflows"].find(to_filter(query.where, {})).sort("workflow_id", 1)
+
+    plan = (await cursor.explain())["queryPlanner"]["winningPlan"]
+
+    # The filtered field leads the index (for an equality, then the id order; `paused` and
+    # `archived` are ranges, "not null", which a sort follows either way).
+    assert [list(s["keyPattern"])[0] for s in _index_scans(plan)] == [field], plan
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("query", "fields"), [
+    ({}, ["created_at", "id"]), ({"status": "failed"}, ["status", "created_at", "id"]),
+    ({"workflow_id": "w1"}, ["workflow_id", "created_at", "id"]),
+    ({"workflow_id": "w1", "status": "ok"}, ["workflow_id", "status", "created_at", "id"]),
+], ids=repr)
+async def test_the_executions_list_is_served_by_an_index(
+    fresh_db: Any, query: dict[str, str], fields: list[str]
+) -> None:
+    await _seed(fresh_db)
+    cursor = fresh_db["executions"].find(query).sort([("created_at", -1), ("id", -1)])
+
+    plan = (await cursor.explain())["queryPlanner"]["winningPlan"]
+
+    assert [list(s["keyPattern"]) for s in _index_scans(plan)] == [fields], plan

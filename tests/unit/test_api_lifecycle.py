@@ -442,3 +442,23 @@ async def test_cancel_outcomes(
     assert answer.status_code == 200 and answer.json()["status"] == "cancelled"
     retried = await api.post(f"/executions/{cancelled.id}/retry")
     assert retried.status_code == 200, "a cancelled execution can be retried"
+
+
+async def test_a_paused_retry_waits_and_resume_keeps_its_time(
+    api: httpx.AsyncClient, create_workflow: CreateWorkflow, finish_run: FinishRun,
+    workflows: InMemoryWorkflowRepository, clock: FakeClock,
+) -> None:
+    await create_workflow("m")
+    assert (await api.post("/workflows/m/trigger")).status_code == 200
+    retry_at = clock.now() + timedelta(seconds=4)
+    await finish_run("m", trigger_status=TriggerStatus.PENDING, next_run=retry_at,
+                     keep_execution=True)
+    assert (await api.post("/workflows/m/pause")).status_code == 200
+    clock.advance(10)
+
+    assert await workflows.find_due(clock.now(), after=None, limit=10) == [], "retry waits"
+    resumed = (await api.post("/workflows/m/resume")).json()
+
+    assert resumed["paused_at"] is None and resumed["trigger"]["status"] == "pending"
+    [due] = await workflows.find_due(clock.now(), after=None, limit=10)
+    assert (due.workflow_id, due.next_run) == ("m", retry_at)
