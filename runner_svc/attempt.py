@@ -4,6 +4,7 @@ per runner; a failure stops new starts (running ones finish); a wait kind parks 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from shared.domain.run_context import RunContext
 from shared.ports import Clock
 
 Timed = tuple[ActionResult, datetime, datetime]
+CancelCheck = Callable[[], Awaitable[bool]]
 
 
 def decide_wait(action: Action, wait: ActionWait | None, now: datetime) -> WaitStep | None:
@@ -49,11 +51,16 @@ class AttemptRunner:
         self._max_parallel = max_parallel
         self._slots = slots or asyncio.Semaphore(max_parallel)
 
-    async def run(self, workflow: Workflow, execution: Execution) -> tuple[list[str], Execution]:
-        """The keys of the actions it ran or parked, and the execution with their runs."""
+    async def run(
+        self, workflow: Workflow, execution: Execution, *, cancelled: CancelCheck | None = None
+    ) -> tuple[list[str], Execution]:
+        """The keys of the actions it ran or parked, and the execution with their runs;
+        `cancelled` is asked before new actions start (a cancel starts no further action)."""
         state = _State(execution)
         try:
             while True:
+                if not state.stopping and cancelled is not None and await cancelled():
+                    state.stopping = True
                 if not state.stopping and self._start_ready(workflow, state):
                     continue  # a wait ended at once: its dependants may be ready now
                 if not state.running:

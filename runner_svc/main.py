@@ -87,6 +87,7 @@ async def run(settings: Settings) -> None:
             max_interrupted_attempts=settings.max_interrupted_attempts,
             max_parallel_actions=settings.max_parallel_actions,
             action_slots=asyncio.Semaphore(settings.runner_max_actions),
+            versions=stores.versions,
         )
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency,

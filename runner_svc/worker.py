@@ -11,7 +11,8 @@ import structlog
 from opentelemetry.trace import SpanKind
 
 from runner_svc.actions import ActionRunner
-from runner_svc.attempt import AttemptRunner
+from runner_svc.attempt import AttemptRunner, CancelCheck
+from runner_svc.lifecycle import cancel_asked, definition_for, honour_cancel
 from runner_svc.outcome import give_up, is_parked, release_for, retry_at, settle
 from runner_svc.retries import initial_retries, next_delay_s, retries_again
 from shared.domain.execution_record import begin_attempt, failed_in_attempt
@@ -26,7 +27,7 @@ from shared.domain.models import (
 from shared.infra.logs import get_logger
 from shared.infra.metrics import EXECUTIONS, SKIPPED_REQUESTS, SKIPPED_SLOTS
 from shared.infra.tracing import tracer
-from shared.ports import Clock, ExecutionRepository, Leases
+from shared.ports import Clock, ExecutionRepository, Leases, WorkflowVersions
 
 log = get_logger(__name__)
 
@@ -43,6 +44,7 @@ class ExecutionWorker:
         actions: ActionRunner, clock: Clock, retries: int = 4, lease_s: float = 60.0,
         backoff_scale: float = 1.0, max_interrupted_attempts: int = 10,
         max_parallel_actions: int = 8, action_slots: asyncio.Semaphore | None = None,
+        versions: WorkflowVersions | None = None, cancel_poll_s: float = 0.25,
     ) -> None:
         self._workflows = workflows
         self._executions = executions
@@ -51,6 +53,8 @@ class ExecutionWorker:
             slots=action_slots or asyncio.Semaphore(max_parallel_actions * 16),
         )
         self._clock = clock
+        self._versions = versions
+        self._cancel_poll = timedelta(seconds=cancel_poll_s)
         self._retries = retries
         self._lease = timedelta(seconds=lease_s)
         self._backoff_scale = backoff_scale
@@ -95,6 +99,7 @@ class ExecutionWorker:
                 # Settled already (its runner lost the lock before releasing): do not repeat.
                 status = execution.status
                 return execution
+            workflow = await definition_for(workflow, execution, self._versions)
             outcome = await self._attempt_or_give_up(workflow, execution)
             status = outcome.status
             EXECUTIONS.labels(status.value).inc()
@@ -138,7 +143,7 @@ class ExecutionWorker:
         return Execution(
             id=execution_id, workflow_id=workflow.workflow_id, created_at=self._clock.now(),
             retries=initial_retries(workflow, self._retries), total_actions=len(workflow.actions),
-            input=execution_input(workflow),
+            input=execution_input(workflow), workflow_version=workflow.version,
         )
 
     async def _attempt_or_give_up(self, workflow: Workflow, execution: Execution) -> Execution:
@@ -157,17 +162,33 @@ class ExecutionWorker:
         waiting = execution.waiting
         resumed = waiting is not None and waiting.reason != WaitReason.BACKOFF
         start = execution if resumed else begin_attempt(execution)
-        ran, current = await self._attempts.run(workflow, start)
+        ran, current = await self._attempts.run(
+            workflow, start, cancelled=self._cancel_check(execution.id)
+        )
         now = self._clock.now()
         delay_s = next_delay_s(workflow, current, self._retries, self._backoff_scale)
-        settled = settle(
+        settled = await honour_cancel(settle(
             current, now, retries_again(workflow, current, self._retries),
             retry_at(execution.retries, now, self._backoff_scale, delay_s),
-        )
+        ), workflow.actions, self._executions, now)
         await self._save(settled, execution, changed_actions=ran)
         log.info("attempt finished", status=settled.status.value, retries=settled.retries,
                  failed_action=failed_in_attempt(settled), parked=is_parked(settled))
         return settled
+
+    def _cancel_check(self, execution_id: str) -> CancelCheck:
+        """Whether a cancel was asked, read at most every `cancel_poll_s` of the attempt: a
+        run shorter than that costs no extra read (the record's 4 round trips stay 4)."""
+        checked_at = self._clock.now()
+
+        async def cancelled() -> bool:
+            nonlocal checked_at
+            if self._clock.now() - checked_at < self._cancel_poll:
+                return False
+            checked_at = self._clock.now()
+            return await cancel_asked(self._executions, execution_id)
+
+        return cancelled
 
     async def _save(
         self, settled: Execution, before: Execution, *, changed_actions: Sequence[str] = ()

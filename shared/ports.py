@@ -9,14 +9,17 @@ from typing import Any, Protocol
 
 from shared.domain.lifecycle.dispatch import DueWorkflow, Release, TriggerClaim
 from shared.domain.lifecycle.language import Transition
+from shared.domain.lifecycle.listing import WorkflowFilter
 from shared.domain.models import (
     Execution,
     ExecutionRequest,
     ExecutionStatus,
     Workflow,
 )
+from shared.domain.versions import WorkflowVersion
 
-__all__ = ["DueWorkflow", "Release", "TriggerClaim"]  # the lifecycle's values, re-exported
+# the lifecycle's values, re-exported
+__all__ = ["DueWorkflow", "Release", "TriggerClaim", "WorkflowFilter"]
 
 
 class Clock(Protocol):
@@ -34,8 +37,9 @@ class WorkflowDefinitions(Protocol):
 
     async def get(self, workflow_id: str) -> Workflow | None: ...
 
-    async def list_after(self, *, after_id: str | None, limit: int) -> list[Workflow]:
-        """Workflows ordered by id, strictly after `after_id`."""
+    async def list_after(self, *, after_id: str | None, limit: int,
+                         filters: WorkflowFilter | None = None) -> list[Workflow]:
+        """Workflows ordered by id, strictly after `after_id` (those `filters` keeps)."""
         ...
 
     async def archive(self, workflow_id: str, now: datetime) -> Workflow | None:
@@ -46,6 +50,16 @@ class WorkflowDefinitions(Protocol):
         left to its runner, whose release leaves that execution to settle if it is unfinished.
         """
         ...
+
+
+class WorkflowVersions(Protocol):
+    """The definitions a PUT replaced (`shared.domain.versions`)."""
+
+    async def keep_version(self, version: WorkflowVersion) -> None:
+        """Store it; storing the same version again changes nothing (idempotent)."""
+        ...
+
+    async def get_version(self, workflow_id: str, version: int) -> WorkflowVersion | None: ...
 
 
 class TriggerClaims(Protocol):
@@ -151,7 +165,9 @@ class Transitions(Protocol):
         ...
 
 
-class ApiWorkflows(WorkflowDefinitions, TriggerClaims, ArchivedRuns, Wakes, Protocol):
+class ApiWorkflows(
+    WorkflowDefinitions, TriggerClaims, ArchivedRuns, Wakes, Transitions, Protocol
+):
     """The roles workflows_svc uses."""
 
 
@@ -206,6 +222,23 @@ class ExecutionRepository(Protocol):
         before: tuple[datetime, str] | None, limit: int,
     ) -> list[Execution]:
         """Newest first, strictly before the (created_at, id) cursor."""
+        ...
+
+    async def list_executions(
+        self, *, workflow_id: str | None, status: ExecutionStatus | None,
+        before: tuple[datetime, str] | None, limit: int,
+    ) -> list[Execution]:
+        """`list_for_workflow` over every workflow (`workflow_id` None) or one."""
+        ...
+
+    async def request_cancel(self, execution_id: str) -> bool:
+        """Flag a pending execution to be cancelled (its runner starts no further action)."""
+        ...
+
+    async def reopen(self, execution_id: str, *, retries: int, reset_actions: Collection[str]
+                     ) -> Execution | None:
+        """A failed or cancelled execution -> pending with `retries` left, not finished, no
+        cancel flag, the `reset_actions` entries pending again (CAS); the reopened one."""
         ...
 
 

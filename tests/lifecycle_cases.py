@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.actions import LogAction
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.language import Transition
 from shared.domain.models import (
@@ -17,6 +18,7 @@ from shared.domain.models import (
     Workflow,
     WorkflowStatus,
 )
+from shared.domain.versions import definition_fields, trigger_definition_fields
 from tests.contract.helpers import at, manual, periodic
 
 ACTIVE, SCHEDULED, LOCKED = WorkflowStatus.ACTIVE, WorkflowStatus.SCHEDULED, WorkflowStatus.LOCKED
@@ -63,6 +65,20 @@ _IDLE: dict[str, Any] = {"status": ACTIVE, "scheduled_at": None, "trigger_status
          "trigger_execution_id": None}
 _RATE = RateWindow(window_start=at(0), count=1)
 _NO_INPUT: dict[str, Any] = {"input": None, "input_given": False}
+_RETRYING = state(trigger_status=PENDING, trigger_execution_id="e1", trigger_next_run=at(9))
+_NEW_ACTIONS = [LogAction(action_id=1, message="v2")]
+_V2 = state(_PERIODIC, actions=_NEW_ACTIONS, trigger_interval="1m", trigger_interval_ms=60_000)
+_V2_DOC = _V2.model_dump()
+# A PUT's parameters: every definition field (shared.domain.versions) and the versions.
+_REDEFINITION: dict[str, Any] = {
+    **{f: _V2_DOC[f] for f in definition_fields()},
+    **{f"trigger.{f}": _V2_DOC["trigger"][f] for f in trigger_definition_fields()},
+    "version": 1, "unversioned": None, "new_version": 2, "now": at(5),
+}
+_REDEFINED: dict[str, Any] = {
+    "actions": _NEW_ACTIONS, "trigger_type": TriggerType.PERIODIC, "trigger_interval": "1m",
+    "trigger_interval_ms": 60_000, "version": 2, "updated_at": at(5),
+}
 
 CASES = [
     Case(lc.CLAIM_TRIGGER, state(), {"now": at(1), "execution_id": "e1", **_NO_INPUT},
@@ -140,7 +156,22 @@ CASES = [
          [state(_PERIODIC, paused_at=at(1)), state(_PERIODIC, archived_at=at(1))]),
     Case(lc.RESUME, state(_PERIODIC, paused_at=at(3)), {"next_run": at(50)},
          state(_PERIODIC, trigger_next_run=at(50)),
-         [_PERIODIC, state(_PERIODIC, paused_at=at(3), archived_at=at(4))]),
+         [_PERIODIC, state(_PERIODIC, paused_at=at(3), archived_at=at(4)),
+          state(_PERIODIC, paused_at=at(3), trigger_status=PENDING)]),
+    Case(lc.RESUME_IN_PROGRESS, state(_RETRYING, paused_at=at(3)), {}, _RETRYING,
+         [_RETRYING, state(paused_at=at(3)), state(_RETRYING, paused_at=at(3),
+                                                   archived_at=at(4))]),
+    Case(lc.CLAIM_RETRY, _PERIODIC, {"now": at(1), "execution_id": "e1"},
+         state(_PERIODIC, **_DISPATCHED),
+         [_QUEUED, _RETRYING, _locked(), state(paused_at=at(0)), state(archived_at=at(0))]),
+    Case(lc.REDEFINE_IDLE, _PERIODIC, {**_REDEFINITION, "next_run": at(60)},
+         state(_PERIODIC, **_REDEFINED, trigger_next_run=at(60)),
+         [state(_PERIODIC, version=2), state(_PERIODIC, archived_at=at(0)),
+          state(_PERIODIC, trigger_status=PENDING)]),
+    Case(lc.REDEFINE_IN_PROGRESS, state(_RETRYING, version=2),
+         {**_REDEFINITION, "version": 2, "unversioned": 2, "new_version": 3},
+         state(_RETRYING, **{**_REDEFINED, "version": 3}),
+         [state(_RETRYING, version=1), _PERIODIC, state(_RETRYING, version=2, archived_at=at(0))]),
     Case(lc.WAIT, _locked(trigger_next_run=at(100)), {"token": "t1", "wake_at": at(70)},
          _WAITING, [_locked("t2"), _QUEUED]),
     Case(lc.WAKE, _WAITING, {"execution_id": "e1", "now": at(71), "next_run": None},

@@ -13,7 +13,9 @@ from shared.web.errors import install_error_handlers
 from shared.web.limits import install_limits
 from shared.web.ops import ReadyCheck, ops_router
 from shared.web.shedding import LoadShedder
-from workflows_svc.routes import executions, signals, workflows
+from workflows_svc.execution_service import ExecutionService
+from workflows_svc.lifecycle_service import LifecycleService
+from workflows_svc.routes import executions, lifecycle, signals, workflows
 from workflows_svc.service import WorkflowService
 from workflows_svc.ui import router as ui_router
 
@@ -24,6 +26,9 @@ class Wired:
 
     service: WorkflowService
     ready_checks: dict[str, ReadyCheck] = field(default_factory=dict)
+    # SPEC 12's use cases; None (some tests): their endpoints answer 503.
+    lifecycle: LifecycleService | None = None
+    runs: ExecutionService | None = None
 
 
 Wiring = Callable[[Settings], AbstractAsyncContextManager[Wired]]
@@ -37,6 +42,8 @@ def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
         async with wiring(settings) as wired:
             app.state.service = wired.service
             app.state.ready_checks = wired.ready_checks
+            app.state.lifecycle = wired.lifecycle
+            app.state.runs = wired.runs
             yield
 
     app = FastAPI(
@@ -46,6 +53,7 @@ def create_app(settings: Settings, wiring: Wiring) -> FastAPI:
     install_error_handlers(app)
     install_limits(app, max_body_bytes=settings.max_body_bytes, api_key=settings.api_key)
     app.include_router(workflows.router)
+    app.include_router(lifecycle.router)
     app.include_router(executions.router)
     app.include_router(signals.router)
     app.include_router(ops_router())

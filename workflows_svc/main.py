@@ -17,6 +17,8 @@ from shared.infra.logs import configure_logging
 from shared.infra.settings import Settings
 from shared.infra.tracing import traced_process
 from workflows_svc.app import Wired, create_app
+from workflows_svc.execution_service import ExecutionService
+from workflows_svc.lifecycle_service import LifecycleService
 from workflows_svc.service import WorkflowService
 
 DEFAULT_PORT = 8081
@@ -38,8 +40,16 @@ async def wire(settings: Settings) -> AsyncIterator[Wired]:
                 reserved_topics=settings.reserved_topics(),
             ),
         )
+        lifecycle = LifecycleService(
+            workflows=stores.workflows, versions=stores.versions, clock=SystemClock(),
+            definitions=service,
+        )
+        runs = ExecutionService(
+            workflows=stores.workflows, executions=stores.executions, publisher=publisher,
+            clock=SystemClock(), retries=settings.execution_retries,
+        )
         try:
-            yield Wired(service, {"mongodb": stores.ping, "kafka": probe})
+            yield Wired(service, {"mongodb": stores.ping, "kafka": probe}, lifecycle, runs)
         finally:
             await probe.close()
 

@@ -75,6 +75,36 @@ class WorkflowCreate(_Strict):
         )
 
 
+EXECUTION_EXAMPLE: dict[str, Any] = {
+    "id": "0b9d0c1e-3f5c-4a7a-9a39-2f1f5e7d7c11", "workflow_id": "nightly",
+    "status": "pending", "created_at": "2026-01-05T09:00:00Z", "finished_at": None,
+    "retries": 3, "last_failed_action": 2, "total_actions": 2, "reason": None,
+    "workflow_version": 2, "input": None, "attempt": 1, "cancel_requested": False,
+    "waiting": {"reason": "backoff", "until": "2026-01-05T09:00:04Z", "signal": None},
+    "executed_actions": [
+        {"action_id": 1, "name": "action-1", "status": "ok", "logs": "hello", "attempt": 1,
+         "started_at": "2026-01-05T09:00:00.010Z", "finished_at": "2026-01-05T09:00:00.011Z",
+         "duration_ms": 1, "response": None},
+        {"action_id": 2, "name": "action-2", "status": "failed", "attempt": 1,
+         "logs": "GET https://example.com [STATUS 500] => ...",
+         "started_at": "2026-01-05T09:00:00.011Z", "finished_at": "2026-01-05T09:00:00.210Z",
+         "duration_ms": 199, "response": None},
+    ],
+}
+
+
+WORKFLOW_EXAMPLE: dict[str, Any] = {
+    "workflow_id": "nightly", "status": "active", "created_at": "2026-01-05T09:00:00Z",
+    "archived_at": None, "version": 2, "paused_at": "2026-01-05T10:00:00Z",
+    "updated_at": "2026-01-05T09:30:00Z",
+    "trigger": {"type": "periodic", "interval": "10m", "interval_ms": 600000,
+                "next_run": "2026-01-05T10:10:00Z", "status": None},
+    "actions": [{"action_id": 1, "type": "log", "message": "hello", "url": None,
+                 "method": None}],
+    "seconds_to_next_run": 412.5,
+}
+
+
 class ErrorOut(BaseModel):
     error: str
     status: str | None = None
@@ -119,6 +149,8 @@ class TriggerOut(BaseModel):
 
 
 class WorkflowOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [WORKFLOW_EXAMPLE]})
+
     workflow_id: str
     status: str
     created_at: datetime
@@ -126,6 +158,9 @@ class WorkflowOut(BaseModel):
     trigger: TriggerOut
     actions: list[ActionOut]
     seconds_to_next_run: float
+    version: int = Field(1, description="the definition's version: 1, +1 per PUT")
+    paused_at: datetime | None = Field(None, description="set while paused (not dispatched)")
+    updated_at: datetime | None = Field(None, description="when the last PUT replaced it")
 
 
 class WorkflowPage(BaseModel):
@@ -134,12 +169,30 @@ class WorkflowPage(BaseModel):
 
 
 class ActionResultOut(BaseModel):
+    """One run of one action (one entry per run, in the order they ran)."""
+
     action_id: int
     status: str
     logs: str
+    name: str | None = Field(None, description="the action's name (`action-<id>` by default)")
+    attempt: int | None = Field(None, description="the execution's attempt this run was in")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    response: dict[str, Any] | None = Field(None, description="http actions: what answered")
+
+
+class WaitingOut(BaseModel):
+    """Why a pending execution is not running now."""
+
+    reason: Literal["backoff", "delay", "signal"]
+    until: datetime | None = Field(None, description="when it goes on (null: on a signal only)")
+    signal: str | None = Field(None, description="the signal it waits for")
 
 
 class ExecutionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXECUTION_EXAMPLE]})
+
     id: str
     workflow_id: str
     status: str
@@ -152,6 +205,13 @@ class ExecutionOut(BaseModel):
     reason: str | None = Field(
         None, description="why it ended without an action deciding it (cancelled, interrupted)"
     )
+    workflow_version: int = Field(1, description="the workflow version it runs (SPEC 12)")
+    input: dict[str, Any] | None = Field(None, description="the trigger's input")
+    attempt: int = Field(0, description="attempts so far (1 = the first run)")
+    waiting: WaitingOut | None = Field(None, description="null unless pending and waiting")
+    cancel_requested: bool = Field(
+        False, description="a cancel was asked while it ran: it ends when its actions in flight do"
+    )
 
 
 class SignalledOut(BaseModel):
@@ -160,5 +220,9 @@ class SignalledOut(BaseModel):
 
 
 class ExecutionPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"items": [EXECUTION_EXAMPLE], "next_cursor": "eyJ0IjoiMjAyNi0wMS0wNVQwOTowMDowMFoifQ"},
+    ]})
+
     items: list[ExecutionOut]
     next_cursor: str | None

@@ -30,6 +30,7 @@ from shared.ports import (
     ExecutionRepository,
     ExecutionRequestPublisher,
     TriggerClaim,
+    WorkflowFilter,
 )
 from shared.service_layer.settle import settle_archived
 from workflows_svc.signals import SignalService
@@ -70,16 +71,19 @@ class WorkflowService:
 
     async def create(self, definition: WorkflowDefinition) -> Workflow:
         """Validate the definition's time rules and store it idle."""
-        now = self._clock.now()
-        trigger = build_trigger(definition, now, self._trigger_rules)
-        check_actions(definition.actions, inputs=definition.inputs or {}, rules=self._action_rules)
-        workflow = Workflow(
-            workflow_id=definition.workflow_id, created_at=now, trigger=trigger,
-            actions=definition.actions, inputs=definition.inputs or None, retry=definition.retry,
-        )
+        workflow = self.build(definition, self._clock.now())
         await self._workflows.create(workflow)
         log.info("workflow created", workflow_id=workflow.workflow_id)
         return workflow
+
+    def build(self, definition: WorkflowDefinition, now: datetime) -> Workflow:
+        """The workflow `definition` defines at `now` (also what a PUT stores), checked."""
+        trigger = build_trigger(definition, now, self._trigger_rules)
+        check_actions(definition.actions, inputs=definition.inputs or {}, rules=self._action_rules)
+        return Workflow(
+            workflow_id=definition.workflow_id, created_at=now, trigger=trigger,
+            actions=definition.actions, inputs=definition.inputs or None, retry=definition.retry,
+        )
 
     async def get(self, workflow_id: str) -> Workflow:
         workflow = await self._workflows.get(workflow_id)
@@ -87,8 +91,11 @@ class WorkflowService:
             raise NotFound(f"workflow {workflow_id!r} not found")
         return workflow
 
-    async def list(self, *, after_id: str | None, limit: int) -> Page[Workflow]:
-        rows = await self._workflows.list_after(after_id=after_id, limit=limit + 1)
+    async def list(self, *, after_id: str | None, limit: int,
+                   filters: WorkflowFilter | None = None) -> Page[Workflow]:
+        rows = await self._workflows.list_after(
+            after_id=after_id, limit=limit + 1, filters=filters
+        )
         return Page(rows[:limit], len(rows) > limit)
 
     async def archive(self, workflow_id: str) -> None:
@@ -171,6 +178,8 @@ def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
     trigger = workflow.trigger
     if workflow.archived_at is not None:
         return "archived", Conflict("workflow is archived", status="archived")
+    if workflow.paused_at is not None:
+        return "paused", Conflict("workflow is paused", status="paused")
     if trigger.type == TriggerType.PERIODIC:
         return "periodic", InvalidInput("Periodic workflows cannot be triggered manually")
     if trigger.type != TriggerType.MANUAL:

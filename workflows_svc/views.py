@@ -7,15 +7,24 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import TypeAdapter
+
+from shared.actions import Action
 from shared.domain.errors import InvalidInput
-from shared.domain.models import Execution, Trigger, Workflow
+from shared.domain.models import ActionRun, ActionState, Execution, Trigger, Waiting, Workflow
 from shared.domain.timing import seconds_until
+from shared.domain.versions import TRIGGER_STATE, WorkflowVersion
+from workflows_svc.lifecycle_schemas import VersionOut
 from workflows_svc.schemas import (
     ActionOut,
     ExecutionOut,
     TriggerOut,
     WorkflowOut,
 )
+
+_ACTIONS = TypeAdapter(list[Action])
+_V1_KEYS = frozenset({"type", "interval", "interval_ms"})
+_DERIVED = frozenset({"input_required", "catchup_window_ms"})  # computed from the definition
 
 
 def workflow_out(workflow: Workflow, now: datetime) -> WorkflowOut:
@@ -32,6 +41,7 @@ def workflow_out(workflow: Workflow, now: datetime) -> WorkflowOut:
         ),
         actions=[ActionOut(**a.model_dump(mode="json")) for a in workflow.actions],
         seconds_to_next_run=round(seconds_until(trigger.next_run, now), 3),
+        version=workflow.version, paused_at=workflow.paused_at, updated_at=workflow.updated_at,
     )
 
 
@@ -42,12 +52,40 @@ def trigger_v2_fields(trigger: Trigger) -> dict[str, Any]:
     )
 
 
-def execution_out(execution: Execution) -> ExecutionOut:
-    """The v1 answer: the flat `executed_actions` and `last_failed_action` of the record."""
-    fields = execution.model_dump(mode="json", exclude={"actions"})
-    fields["executed_actions"] = [r.model_dump(mode="json") for r in execution.executed_actions]
+def execution_out(execution: Execution, waiting: Waiting | None = None) -> ExecutionOut:
+    """The v1 fields (the flat `executed_actions` and `last_failed_action` of the record) and
+    SPEC 12's; `waiting` overrides the execution's own (a backoff is its workflow's)."""
+    fields = execution.model_dump(mode="json", exclude={"actions", "waiting"})
+    fields["executed_actions"] = [
+        {"action_id": state.action_id, "name": name, **run.model_dump(mode="json", exclude={
+            "seq"})}
+        for name, state, run in _runs_in_order(execution)
+    ]
     fields["last_failed_action"] = execution.last_failed_action
+    shown = waiting or execution.waiting
+    fields["waiting"] = shown.model_dump(mode="json") if shown else None
     return ExecutionOut.model_validate(fields)
+
+
+def _runs_in_order(execution: Execution) -> list[tuple[str, ActionState, ActionRun]]:
+    runs = [(name, s, run) for name, s in execution.actions.items() for run in s.runs]
+    return sorted(runs, key=lambda entry: entry[2].seq)
+
+
+def version_out(version: WorkflowVersion) -> VersionOut:
+    """A kept version: its trigger's and actions' definition."""
+    actions = _ACTIONS.validate_python(version.definition.get("actions", []))
+    return VersionOut(
+        workflow_id=version.workflow_id, version=version.version, defined_at=version.defined_at,
+        trigger=_defined_trigger(version.trigger),
+        actions=[ActionOut(**a.model_dump(mode="json")) for a in actions],
+    )
+
+
+def _defined_trigger(trigger: Trigger) -> dict[str, Any]:
+    """A trigger's definition as answered: v1's keys always, Part II's when set."""
+    fields = trigger.model_dump(mode="json", exclude=set(TRIGGER_STATE) | _DERIVED)
+    return {k: v for k, v in fields.items() if k in _V1_KEYS or v is not None}
 
 
 def encode_cursor(value: dict[str, Any]) -> str:

@@ -14,16 +14,21 @@ from typing import Any
 
 from shared.adapters.mappers import WORKFLOW_HANDLER
 from shared.adapters.memory_executions import InMemoryExecutionRepository, InMemoryPublisher
+from shared.adapters.memory_versions import InMemoryVersions
 from shared.adapters.workflow_roles import WorkflowRoles
 from shared.domain.errors import Conflict
 from shared.domain.lifecycle.evaluate import Doc, get_path, run, select
 from shared.domain.lifecycle.language import Query, Transition
+from shared.domain.lifecycle.listing import listing
 from shared.domain.lifecycle.transitions import NEXT_RUN
 from shared.domain.models import Workflow
 from shared.domain.schedules import schedule_for
-from shared.ports import DueWorkflow
+from shared.ports import DueWorkflow, WorkflowFilter
 
-__all__ = ["InMemoryExecutionRepository", "InMemoryPublisher", "InMemoryWorkflowRepository"]
+__all__ = [
+    "InMemoryExecutionRepository", "InMemoryPublisher", "InMemoryVersions",
+    "InMemoryWorkflowRepository",
+]
 
 
 def _due(workflow: Workflow) -> DueWorkflow:
@@ -54,9 +59,10 @@ class InMemoryWorkflowRepository(WorkflowRoles):
         found = self._docs.get(workflow_id)
         return WORKFLOW_HANDLER.from_document(found) if found else None
 
-    async def list_after(self, *, after_id: str | None, limit: int) -> list[Workflow]:
-        ids = sorted(i for i in self._docs if after_id is None or i > after_id)
-        return [WORKFLOW_HANDLER.from_document(self._docs[i]) for i in ids[:limit]]
+    async def list_after(self, *, after_id: str | None, limit: int,
+                         filters: WorkflowFilter | None = None) -> list[Workflow]:
+        query = listing(after_id=after_id, filters=filters)
+        return await self._select(query, {}, limit)
 
     async def apply(self, transition: Transition, workflow_id: str,
                     params: Mapping[str, Any]) -> bool:

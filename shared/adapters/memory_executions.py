@@ -9,6 +9,8 @@ from typing import Any
 from shared.domain.errors import Unavailable
 from shared.domain.models import ActionStatus, Execution, ExecutionRequest, ExecutionStatus
 
+_REOPENABLE = (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+
 
 class InMemoryExecutionRepository:
     """ExecutionRepository over a dict of models."""
@@ -70,13 +72,40 @@ class InMemoryExecutionRepository:
         self, workflow_id: str, *, status: ExecutionStatus | None,
         before: tuple[datetime, str] | None, limit: int,
     ) -> list[Execution]:
+        return await self.list_executions(
+            workflow_id=workflow_id, status=status, before=before, limit=limit
+        )
+
+    async def list_executions(
+        self, *, workflow_id: str | None, status: ExecutionStatus | None,
+        before: tuple[datetime, str] | None, limit: int,
+    ) -> list[Execution]:
         rows = [
             e for e in self._items.values()
-            if e.workflow_id == workflow_id and (status is None or e.status == status)
+            if workflow_id in (None, e.workflow_id) and (status is None or e.status == status)
             and (before is None or (e.created_at, e.id) < before)
         ]
         rows.sort(key=lambda e: (e.created_at, e.id), reverse=True)
         return [e.model_copy(deep=True) for e in rows[:limit]]
+
+    async def request_cancel(self, execution_id: str) -> bool:
+        stored = self._items.get(execution_id)
+        if stored is None or stored.status != ExecutionStatus.PENDING:
+            return False
+        stored.cancel_requested = True
+        return True
+
+    async def reopen(self, execution_id: str, *, retries: int, reset_actions: Collection[str]
+                     ) -> Execution | None:
+        stored = self._items.get(execution_id)
+        if stored is None or stored.status not in _REOPENABLE:
+            return None
+        stored.status, stored.retries, stored.finished_at = ExecutionStatus.PENDING, retries, None
+        stored.reason, stored.cancel_requested, stored.waiting = None, False, None
+        for key in reset_actions:
+            if key in stored.actions:
+                stored.actions[key].status = ActionStatus.PENDING
+        return stored.model_copy(deep=True)
 
 
 class InMemoryPublisher:

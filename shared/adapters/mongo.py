@@ -17,15 +17,19 @@ from shared.adapters.mongo_errors import raises_unavailable
 from shared.adapters.mongo_executions import MongoExecutionRepository
 from shared.adapters.mongo_indexes import ensure_indexes
 from shared.adapters.mongo_lifecycle import to_filter, to_update
+from shared.adapters.mongo_versions import MongoVersions
 from shared.adapters.workflow_roles import WorkflowRoles
 from shared.domain.errors import Conflict
 from shared.domain.lifecycle.language import Query, Transition, check_params
+from shared.domain.lifecycle.listing import listing
 from shared.domain.lifecycle.transitions import NEXT_RUN, WORKFLOW_ID
 from shared.domain.models import Trigger, TriggerStatus, Workflow
 from shared.domain.schedules import schedule_for
-from shared.ports import DueWorkflow
+from shared.ports import DueWorkflow, WorkflowFilter
 
-__all__ = ["MongoExecutionRepository", "MongoWorkflowRepository", "ensure_indexes"]
+__all__ = [
+    "MongoExecutionRepository", "MongoVersions", "MongoWorkflowRepository", "ensure_indexes",
+]
 
 Doc = dict[str, Any]
 _DUE_FIELDS = {
@@ -70,10 +74,10 @@ class MongoWorkflowRepository(WorkflowRoles):
         doc = await self._col.find_one({WORKFLOW_ID: workflow_id})
         return self._handler.from_document(doc) if doc else None
 
-    async def list_after(self, *, after_id: str | None, limit: int) -> list[Workflow]:
-        query: Doc = {} if after_id is None else {WORKFLOW_ID: {"$gt": after_id}}
-        cursor = self._col.find(query).sort(WORKFLOW_ID, ASCENDING).limit(limit)
-        return [self._handler.from_document(d) async for d in cursor]
+    async def list_after(self, *, after_id: str | None, limit: int,
+                         filters: WorkflowFilter | None = None) -> list[Workflow]:
+        query = listing(after_id=after_id, filters=filters)
+        return await self._select(query, {}, limit)
 
     async def apply(self, transition: Transition, workflow_id: str,
                     params: Mapping[str, Any]) -> bool:

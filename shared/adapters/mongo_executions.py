@@ -101,7 +101,15 @@ class MongoExecutionRepository:
         self, workflow_id: str, *, status: ExecutionStatus | None,
         before: tuple[datetime, str] | None, limit: int,
     ) -> list[Execution]:
-        query: Doc = {"workflow_id": workflow_id}
+        return await self.list_executions(
+            workflow_id=workflow_id, status=status, before=before, limit=limit
+        )
+
+    async def list_executions(
+        self, *, workflow_id: str | None, status: ExecutionStatus | None,
+        before: tuple[datetime, str] | None, limit: int,
+    ) -> list[Execution]:
+        query: Doc = {} if workflow_id is None else {"workflow_id": workflow_id}
         if status is not None:
             query["status"] = status.value
         if before is not None:
@@ -116,3 +124,26 @@ class MongoExecutionRepository:
             .limit(limit)
         )
         return [self._handler.from_document(d) async for d in cursor]
+
+    async def request_cancel(self, execution_id: str) -> bool:
+        result = await self._col.update_one(
+            {"id": execution_id, "status": ExecutionStatus.PENDING.value},
+            {"$set": {"cancel_requested": True}},
+        )
+        return result.matched_count == 1
+
+    async def reopen(self, execution_id: str, *, retries: int, reset_actions: Collection[str]
+                     ) -> Execution | None:
+        changes: Doc = {
+            "status": ExecutionStatus.PENDING.value, "retries": retries, "finished_at": None,
+            "reason": None, "cancel_requested": False, "waiting": None,
+        }
+        stored = await self.get(execution_id)
+        for key in reset_actions:  # keys follow the action name rule: safe path segments
+            if stored is not None and key in stored.actions:
+                changes[f"actions.{key}.status"] = "pending"
+        doc = await self._col.find_one_and_update(
+            {"id": execution_id, "status": {"$in": ["failed", "cancelled"]}},
+            {"$set": changes}, return_document=ReturnDocument.AFTER,
+        )
+        return self._handler.from_document(doc) if doc else None

@@ -28,6 +28,23 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await executions.create_index(
         [("workflow_id", ASCENDING), ("created_at", DESCENDING), ("id", DESCENDING)]
     )
+    await _lifecycle_indexes(db)
+
+
+async def _lifecycle_indexes(db: AsyncDatabase[Doc]) -> None:
+    """SPEC 12: kept versions, and the list filters of GET /workflows and GET /executions."""
+    workflows, executions = db["workflows"], db["executions"]
+    await db["workflow_versions"].create_index(
+        [("workflow_id", ASCENDING), ("version", ASCENDING)], unique=True
+    )
+    # Each filter of GET /workflows, then its order by id (archived_at has one already).
+    for field in ("status", "trigger.type", "paused_at", "archived_at"):
+        await workflows.create_index([(field, ASCENDING), ("workflow_id", ASCENDING)])
+    newest_first = [("created_at", DESCENDING), ("id", DESCENDING)]
+    await executions.create_index(newest_first)
+    await executions.create_index([("status", ASCENDING), *newest_first])
+    await executions.create_index([("workflow_id", ASCENDING), ("status", ASCENDING),
+                                   *newest_first])
 
 
 async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | None) -> None:

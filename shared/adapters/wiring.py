@@ -17,7 +17,11 @@ from shared.adapters.connect import open_database, open_producer, ping_database
 from shared.adapters.kafka import KafkaPublisher, ProducerHandle
 from shared.adapters.kafka_consumer import KafkaMessageSource, make_consumer
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
+from shared.adapters.mongo import (
+    MongoExecutionRepository,
+    MongoVersions,
+    MongoWorkflowRepository,
+)
 from shared.adapters.mongo_watch import MongoNextRunWatch
 from shared.infra.settings import Settings
 
@@ -29,6 +33,7 @@ class Stores:
     database: AsyncDatabase[dict[str, Any]]
     workflows: MongoWorkflowRepository
     executions: MongoExecutionRepository
+    versions: MongoVersions
 
     async def ping(self) -> bool:
         """Readiness check of the database."""
@@ -45,6 +50,7 @@ def stores_on(database: AsyncDatabase[dict[str, Any]]) -> Stores:
         database=database,
         workflows=MongoWorkflowRepository(database["workflows"], WORKFLOW_HANDLER),
         executions=MongoExecutionRepository(database["executions"], EXECUTION_HANDLER),
+        versions=MongoVersions(database["workflow_versions"]),
     )
 
 

@@ -107,6 +107,9 @@ class Workflow(_Model):
     scheduled_at: datetime | None = None
     lock: Lock | None = None
     rate: RateWindow | None = None
+    # SPEC 12: the definition's version (1 on create, +1 per PUT); older ones are kept apart.
+    version: int = 1
+    updated_at: datetime | None = None
 
 
 class ActionResult(_Model):
@@ -189,8 +192,12 @@ class Execution(_Model):
     actions: dict[str, ActionState] = Field(default_factory=dict)
     # Why it ended without an action deciding it (cancelled, or failed after interruptions).
     reason: str | None = None
-    # The run's input (SPEC 9), declared defaults applied; None for a workflow without inputs.
+    # SPEC 12: the workflow version it runs (fixed when it starts), its input (SPEC 9, declared
+    # defaults applied; None for a workflow without inputs), and whether a cancel was asked
+    # for while it ran (the runner starts no further action then).
+    workflow_version: int = 1
     input: dict[str, Any] | None = None
+    cancel_requested: bool = False
     # Why it is not running now (a backoff, a delay, a signal), written when it stops to wait.
     waiting: Waiting | None = None
 

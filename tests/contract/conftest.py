@@ -12,9 +12,18 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
-from shared.adapters.memory import InMemoryExecutionRepository, InMemoryWorkflowRepository
-from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository, ensure_indexes
-from shared.ports import ExecutionRepository, WorkflowRepository
+from shared.adapters.memory import (
+    InMemoryExecutionRepository,
+    InMemoryVersions,
+    InMemoryWorkflowRepository,
+)
+from shared.adapters.mongo import (
+    MongoExecutionRepository,
+    MongoVersions,
+    MongoWorkflowRepository,
+    ensure_indexes,
+)
+from shared.ports import ExecutionRepository, WorkflowRepository, WorkflowVersions
 
 
 @dataclass
@@ -22,6 +31,7 @@ class Repos:
     kind: str
     workflows: WorkflowRepository
     executions: ExecutionRepository
+    versions: WorkflowVersions
 
 
 @pytest_asyncio.fixture
@@ -40,10 +50,12 @@ async def fresh_db(mongo_client: AsyncMongoClient[dict[str, Any]]) -> AsyncItera
 def repos(request: pytest.FixtureRequest) -> Repos:
     """The repository pair under test; the mongo one on a database of its own."""
     if request.param == "memory":
-        return Repos("memory", InMemoryWorkflowRepository(), InMemoryExecutionRepository())
+        return Repos("memory", InMemoryWorkflowRepository(), InMemoryExecutionRepository(),
+                     InMemoryVersions())
     db = request.getfixturevalue("fresh_db")
     return Repos(
         "mongo",
         MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER),
         MongoExecutionRepository(db["executions"], EXECUTION_HANDLER),
+        MongoVersions(db["workflow_versions"]),
     )

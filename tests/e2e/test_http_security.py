@@ -14,6 +14,7 @@ from tests.e2e.helpers import api_client, http_action, run_once, unique_id
 from tests.e2e.stacks import StartStack
 from tests.harness import Stack
 from tests.target_server import TargetServer
+from tests.v1 import v1_entries
 
 pytestmark = pytest.mark.e2e
 SECRET = "e2e-s3cret-pw"
@@ -27,7 +28,7 @@ async def test_credentials_in_a_url_are_used_but_never_recorded(
 
     execution = await run_once(client, unique_id("e2e-creds"), [http_action(url)])
 
-    assert execution["executed_actions"] == [{
+    assert v1_entries(execution["executed_actions"]) == [{
         "action_id": 1, "status": "ok",
         "logs": f"http://***@127.0.0.1:{target.port}/ok [STATUS 200] => "
                 "hello from the target server",

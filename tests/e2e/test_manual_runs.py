@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
 from tests.harness import Stack
 from tests.polling import eventually
 from tests.target_server import TargetServer
+from tests.v1 import v1_entries
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +50,7 @@ async def test_log_action_runs_and_is_recorded(client: httpx.AsyncClient, stack:
 
     [execution] = await wait_finished(client, workflow_id)
     assert execution["status"] == "ok"
-    assert execution["executed_actions"] == [
+    assert v1_entries(execution["executed_actions"]) == [
         {"action_id": 1, "status": "ok", "logs": f"stdout: {message}"}
     ]
     assert execution["finished_at"] is not None
@@ -80,7 +81,7 @@ async def test_http_request_to_the_target(
 
     assert (await workflow(client, workflow_id))["actions"][0]["method"] == "GET"
     assert execution["status"] == "ok"
-    assert execution["executed_actions"] == [{
+    assert v1_entries(execution["executed_actions"]) == [{
         "action_id": 1, "status": "ok",
         "logs": f"{url} [STATUS 200] => " + "hello from the target server"[:50],
     }]
@@ -100,7 +101,7 @@ async def test_always_failing_target_ends_failed_then_accepts_a_new_trigger(
     assert execution["finished_at"] is not None
     assert execution["last_failed_action"] == 1
     failed = {"action_id": 1, "status": "failed", "logs": f"{url} [STATUS 500] => status 500"}
-    assert execution["executed_actions"] == [failed] * 4
+    assert v1_entries(execution["executed_actions"]) == [failed] * 4
     state = await workflow(client, workflow_id)
     assert state["trigger"]["status"] is None
     assert state["status"] == "active"

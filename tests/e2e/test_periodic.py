@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
 )
 from tests.e2e.stacks import StartStack
 from tests.polling import eventually
+from tests.v1 import v1_entries
 
 pytestmark = pytest.mark.e2e
 OBSERVATION_S = 3.0
@@ -39,7 +40,7 @@ async def test_periodic_runs_repeatedly_until_archived(client: httpx.AsyncClient
     created = [datetime.fromisoformat(e["created_at"]) for e in reversed(runs)]
     assert created == sorted(created)
     assert len(set(created)) == len(created)
-    assert all(e["executed_actions"] == [
+    assert all(v1_entries(e["executed_actions"]) == [
         {"action_id": 1, "status": "ok", "logs": "stdout: tick"}
     ] for e in runs)
 

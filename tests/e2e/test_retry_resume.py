@@ -25,6 +25,7 @@ from tests.e2e.stacks import StartStack
 from tests.harness import Stack
 from tests.polling import eventually
 from tests.target_server import TargetServer
+from tests.v1 import v1_entries
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +84,7 @@ async def test_retry_resumes_at_the_failed_action(
     assert done["retries"] == 3
     assert done["finished_at"] is not None
     url = f"{target.url}{flaky_path}?fail=1"
-    assert done["executed_actions"] == [
+    assert v1_entries(done["executed_actions"]) == [
         {"action_id": 1, "status": "ok", "logs": "stdout: first"},
         {"action_id": 2, "status": "failed", "logs": f"{url} [STATUS 503] => not yet"},
         {"action_id": 2, "status": "ok", "logs": f"{url} [STATUS 200] => finally"},

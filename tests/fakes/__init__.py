@@ -242,6 +242,7 @@ class Harness:
             executions=self.executions,
             actions=actions,
             clock=self.clock,
+            cancel_poll_s=0,  # the fake clock stands still: read the cancel flag every time
             retries=self.retries,
             backoff_scale=self.backoff_scale,
             lease_s=self.lease_s if lease_s is None else lease_s,

@@ -15,6 +15,7 @@ import pytest_asyncio
 from shared.adapters.memory import (
     InMemoryExecutionRepository,
     InMemoryPublisher,
+    InMemoryVersions,
     InMemoryWorkflowRepository,
 )
 from shared.domain.models import TriggerStatus
@@ -23,6 +24,8 @@ from shared.ports import Release
 from shared.web.ops import ReadyCheck
 from tests.fakes.clock import FakeClock
 from workflows_svc.app import Wired, create_app
+from workflows_svc.execution_service import ExecutionService
+from workflows_svc.lifecycle_service import LifecycleService
 from workflows_svc.service import WorkflowService
 
 
@@ -84,15 +87,39 @@ def service(
     )
 
 
+@pytest.fixture
+def versions() -> InMemoryVersions:
+    return InMemoryVersions()
+
+
+@pytest.fixture
+def lifecycle(
+    service: WorkflowService, workflows: InMemoryWorkflowRepository, versions: InMemoryVersions,
+    clock: FakeClock,
+) -> LifecycleService:
+    return LifecycleService(workflows=workflows, versions=versions, clock=clock,
+                            definitions=service)
+
+
+@pytest.fixture
+def runs(
+    workflows: InMemoryWorkflowRepository, executions: InMemoryExecutionRepository,
+    publisher: InMemoryPublisher, clock: FakeClock, settings: Settings,
+) -> ExecutionService:
+    return ExecutionService(workflows=workflows, executions=executions, publisher=publisher,
+                            clock=clock, retries=settings.execution_retries)
+
+
 @pytest_asyncio.fixture
 async def api(
-    service: WorkflowService, settings: Settings, ready_checks: dict[str, ReadyCheck]
+    service: WorkflowService, settings: Settings, ready_checks: dict[str, ReadyCheck],
+    lifecycle: LifecycleService, runs: ExecutionService,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for workflows_svc wired to the in-memory adapters."""
 
     @asynccontextmanager
     async def wiring(_: Settings) -> AsyncIterator[Wired]:
-        yield Wired(service, ready_checks)
+        yield Wired(service, ready_checks, lifecycle, runs)
 
     app = create_app(settings, wiring)
     async with app.router.lifespan_context(app):

@@ -16,6 +16,7 @@ from shared.web.ops import ReadyCheck
 from tests.fakes import with_result
 from tests.fakes.clock import FakeClock
 from tests.unit.conftest import CreateWorkflow
+from tests.v1 import v1_entries
 
 
 def utc(text: str) -> datetime:
@@ -230,9 +231,10 @@ async def test_get_execution(
     assert utc(got["created_at"]) == stored.created_at
     assert got["finished_at"] is None
     assert (got["retries"], got["last_failed_action"], got["total_actions"]) == (3, 1, 1)
-    assert got["executed_actions"] == [
+    assert v1_entries(got["executed_actions"]) == [
         {"action_id": 1, "status": "failed", "logs": "stdout: hello"}
     ]
+    assert [(e["name"], e["attempt"]) for e in got["executed_actions"]] == [("action-1", 1)]
 
     missing = await api.get(f"/executions/{uuid.uuid4()}")
     assert missing.status_code == 404

@@ -24,6 +24,7 @@ from shared.actions import HttpRequestAction, LogAction
 from shared.adapters.memory import (
     InMemoryExecutionRepository,
     InMemoryPublisher,
+    InMemoryVersions,
     InMemoryWorkflowRepository,
 )
 from shared.domain.execution_record import from_results
@@ -39,6 +40,8 @@ from shared.domain.models import (
 from shared.infra.settings import Settings
 from tests.fakes.clock import FakeClock
 from workflows_svc.app import Wired, create_app
+from workflows_svc.execution_service import ExecutionService
+from workflows_svc.lifecycle_service import LifecycleService
 from workflows_svc.service import WorkflowService
 
 MIN_REQUESTS = 1_000
@@ -54,6 +57,9 @@ SEMANTIC_400 = frozenset(
         "cursor is not valid",
         "Periodic workflows cannot be triggered manually",
     }
+) | frozenset(
+    # SPEC 12: a PUT body naming another workflow, a retry `from` an unknown action.
+    {"workflowId must match the path's id", "from: the workflow has no such action"}
 )
 # Rules a JSON Schema cannot state, matched by their start: the cross-field checks of actions
 # (shared.actions.rules: names and depends_on, template references, allowed topics, timeout_s
@@ -118,7 +124,11 @@ async def in_memory(config: Settings) -> AsyncIterator[Wired]:
     async def ok() -> bool:
         return True
 
-    yield Wired(service, {"mongodb": ok, "kafka": ok})
+    lifecycle = LifecycleService(workflows=workflows, versions=InMemoryVersions(), clock=clock,
+                                 definitions=service)
+    runs = ExecutionService(workflows=workflows, executions=executions,
+                            publisher=InMemoryPublisher(), clock=clock)
+    yield Wired(service, {"mongodb": ok, "kafka": ok}, lifecycle, runs)
 
 
 app = create_app(Settings(_env_file=None), in_memory)  # type: ignore[call-arg]

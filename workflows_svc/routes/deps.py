@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shared.domain.errors import UnsupportedMediaType
+from shared.domain.errors import Unavailable, UnsupportedMediaType
+from workflows_svc.execution_service import ExecutionService
+from workflows_svc.lifecycle_service import LifecycleService
 from workflows_svc.service import WorkflowService
 
 
@@ -16,6 +18,31 @@ async def get_service(request: Request) -> WorkflowService:
 
 
 ServiceDep = Annotated[WorkflowService, Depends(get_service)]
+
+
+async def get_lifecycle(request: Request) -> LifecycleService:
+    lifecycle: LifecycleService | None = request.app.state.lifecycle
+    if lifecycle is None:
+        raise Unavailable("lifecycle endpoints are not wired")
+    return lifecycle
+
+
+async def get_runs(request: Request) -> ExecutionService:
+    runs: ExecutionService | None = request.app.state.runs
+    if runs is None:
+        raise Unavailable("execution endpoints are not wired")
+    return runs
+
+
+async def get_runs_if_wired(request: Request) -> ExecutionService | None:
+    runs: ExecutionService | None = request.app.state.runs
+    return runs
+
+
+LifecycleDep = Annotated[LifecycleService, Depends(get_lifecycle)]
+RunsDep = Annotated[ExecutionService, Depends(get_runs)]
+# The v1 reads work without SPEC 12's service (they then show no `waiting`).
+MaybeRunsDep = Annotated[ExecutionService | None, Depends(get_runs_if_wired)]
 
 
 async def require_json(request: Request) -> None:

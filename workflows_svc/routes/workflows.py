@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from shared.domain.models import ExecutionStatus
-from workflows_svc.routes.deps import ServiceDep, error_responses, require_json
+from shared.domain.models import ExecutionStatus, TriggerType, WorkflowStatus
+from shared.ports import WorkflowFilter
+from workflows_svc.routes.deps import MaybeRunsDep, ServiceDep, error_responses, require_json
+from workflows_svc.routes.executions import page_out
 from workflows_svc.schemas import (
     CreatedOut,
     ExecutionPage,
@@ -20,7 +22,6 @@ from workflows_svc.schemas import (
 from workflows_svc.views import (
     encode_cursor,
     execution_cursor,
-    execution_out,
     workflow_cursor,
     workflow_out,
 )
@@ -42,10 +43,15 @@ async def create_workflow(body: WorkflowCreate, service: ServiceDep) -> CreatedO
 
 @router.get("", response_model=WorkflowPage, responses=error_responses(400, 503))
 async def list_workflows(
-    service: ServiceDep, limit: Limit = 50, cursor: Cursor = None
+    service: ServiceDep, limit: Limit = 50, cursor: Cursor = None,
+    status: WorkflowStatus | None = None, trigger_type: TriggerType | None = None,
+    paused: bool | None = None, archived: bool | None = None,
 ) -> WorkflowPage:
-    """All workflows by id, a page at a time."""
-    page = await service.list(after_id=workflow_cursor(cursor), limit=limit)
+    """All workflows by id, a page at a time; optionally only those matching every filter."""
+    filters = WorkflowFilter(
+        status=status, trigger_type=trigger_type, paused=paused, archived=archived
+    )
+    page = await service.list(after_id=workflow_cursor(cursor), limit=limit, filters=filters)
     now = service.now()
     next_cursor = (
         encode_cursor({"after": page.items[-1].workflow_id}) if page.has_more else None
@@ -83,15 +89,11 @@ async def trigger_workflow(
     responses=error_responses(400, 404, 503),
 )
 async def list_executions(
-    workflow_id: str, service: ServiceDep, limit: Limit = 50, cursor: Cursor = None,
-    status: ExecutionStatus | None = None,
+    workflow_id: str, service: ServiceDep, runs: MaybeRunsDep, limit: Limit = 50,
+    cursor: Cursor = None, status: ExecutionStatus | None = None,
 ) -> ExecutionPage:
     """A workflow's executions, newest first."""
     page = await service.executions(
         workflow_id, status=status, before=execution_cursor(cursor), limit=limit
     )
-    next_cursor = None
-    if page.has_more:
-        last = page.items[-1]
-        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
-    return ExecutionPage(items=[execution_out(e) for e in page.items], next_cursor=next_cursor)
+    return await page_out(runs, page.items, page.has_more)

@@ -9,6 +9,7 @@ or a signal). The adapters turn each transition into one compare-and-set.
 from __future__ import annotations
 
 from shared.domain.lifecycle.language import (
+    Compare,
     CountInWindow,
     Inc,
     Param,
@@ -27,6 +28,7 @@ from shared.domain.lifecycle.language import (
     one_of,
 )
 from shared.domain.models import TriggerStatus, TriggerType, WorkflowStatus
+from shared.domain.versions import definition_fields, trigger_definition_fields
 
 WORKFLOW_ID = "workflow_id"
 STATUS = "status"
@@ -46,6 +48,8 @@ INPUT_REQUIRED = "trigger.input_required"
 RATE = "rate"
 RATE_WINDOW_START = "rate.window_start"
 RATE_COUNT = "rate.count"
+VERSION = "version"
+UPDATED_AT = "updated_at"
 
 ACTIVE, SCHEDULED, LOCKED = WorkflowStatus.ACTIVE, WorkflowStatus.SCHEDULED, WorkflowStatus.LOCKED
 BUSY, PENDING, WAITING = TriggerStatus.BUSY, TriggerStatus.PENDING, TriggerStatus.WAITING
@@ -155,8 +159,13 @@ PAUSE = Transition(
 )
 # Resuming recomputes the next run from now: slots missed while paused are not caught up.
 RESUME = Transition(
-    "resume", (is_null(ARCHIVED_AT), not_null(PAUSED_AT)),
+    "resume", (is_null(ARCHIVED_AT), not_null(PAUSED_AT), is_null(TRIGGER_STATUS)),
     (Unset(PAUSED_AT), Set(NEXT_RUN, Param("next_run"))),
+)
+# An execution still in progress or waiting keeps its next run (its retry's or its wake-up's).
+RESUME_IN_PROGRESS = Transition(
+    "resume with an execution in progress",
+    (is_null(ARCHIVED_AT), not_null(PAUSED_AT), not_null(TRIGGER_STATUS)), (Unset(PAUSED_AT),),
 )
 # A running execution parks on a delay or a signal: the runner lets go, the workflow keeps
 # the execution and wakes at `wake_at` (None: only a signal wakes it).
@@ -181,10 +190,35 @@ CANCEL_WAITING = Transition(
      Set(INTERRUPTED_ATTEMPTS, 0)),
 )
 
+# Retrying a failed or cancelled execution dispatches it again on an idle workflow.
+CLAIM_RETRY = Transition("claim retry", (*_DISPATCHABLE, is_null(TRIGGER_STATUS)), _DISPATCH)
+
+
+def _redefine(name: str, trigger_status: Compare, *extra: Set) -> Transition:
+    # A PUT replaces every definition field (`shared.domain.versions`), as one compare-and-set
+    # on the version it read; a workflow stored before versions has none (it is version 1).
+    fields = (*definition_fields(), *(f"trigger.{f}" for f in trigger_definition_fields()))
+    return Transition(name, (
+        is_null(ARCHIVED_AT), trigger_status,
+        any_of((eq(VERSION, Param("version")),), (eq(VERSION, Param("unversioned")),)),
+    ), (
+        *(Set(field, Param(field)) for field in fields), Set(VERSION, Param("new_version")),
+        Set(UPDATED_AT, Param("now")), *extra,
+    ))
+
+
+# Idle, its next run follows the new trigger; else it is the execution's (retry, wake-up).
+REDEFINE_IDLE = _redefine(
+    "redefine idle", is_null(TRIGGER_STATUS), Set(NEXT_RUN, Param("next_run"))
+)
+REDEFINE_IN_PROGRESS = _redefine("redefine with an execution in progress",
+                                 not_null(TRIGGER_STATUS))
+
 TRANSITIONS = (
     CLAIM_TRIGGER, CLAIM_TRIGGER_RATED, UNDO_TRIGGER_IN_WINDOW, UNDO_TRIGGER, CLAIM_DUE,
     PASS_DUE, REFRESH_SCHEDULED, LOCK_FOR_RUN, EXTEND_LEASE, RELEASE, RECOVER_LOCK, ARCHIVE_IDLE,
     ARCHIVE, CLEAR_ARCHIVED_EXECUTION, PAUSE, RESUME, WAIT, WAKE, CANCEL_WAITING,
+    RESUME_IN_PROGRESS, CLAIM_RETRY, REDEFINE_IDLE, REDEFINE_IN_PROGRESS,
 )
 
 # Waiting executions are woken by WAKING, not dispatched as a new run.
