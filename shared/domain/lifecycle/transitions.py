@@ -8,6 +8,28 @@ or a signal). The adapters turn each transition into one compare-and-set.
 
 from __future__ import annotations
 
+from shared.domain.lifecycle.fields import (
+    ARCHIVED_AT,
+    EXECUTION_ID,
+    INPUT_REQUIRED,
+    INTERRUPTED_ATTEMPTS,
+    LOCK,
+    LOCK_EXPIRES_AT,
+    LOCK_TOKEN,
+    NEXT_RUN,
+    PAUSED_AT,
+    RATE,
+    RATE_COUNT,
+    RATE_WINDOW_START,
+    RUN_INPUT,
+    SCHEDULED_AT,
+    STATUS,
+    TRIGGER_STATUS,
+    TRIGGER_TYPE,
+    UPDATED_AT,
+    VERSION,
+    WORKFLOW_ID,
+)
 from shared.domain.lifecycle.language import (
     Compare,
     CountInWindow,
@@ -29,27 +51,6 @@ from shared.domain.lifecycle.language import (
 )
 from shared.domain.models import TriggerStatus, TriggerType, WorkflowStatus
 from shared.domain.versions import definition_fields, trigger_definition_fields
-
-WORKFLOW_ID = "workflow_id"
-STATUS = "status"
-ARCHIVED_AT = "archived_at"
-PAUSED_AT = "paused_at"
-SCHEDULED_AT = "scheduled_at"
-LOCK = "lock"
-LOCK_TOKEN = "lock.token"
-LOCK_EXPIRES_AT = "lock.expires_at"
-TRIGGER_TYPE = "trigger.type"
-TRIGGER_STATUS = "trigger.status"
-NEXT_RUN = "trigger.next_run"
-EXECUTION_ID = "trigger.execution_id"
-INTERRUPTED_ATTEMPTS = "trigger.interrupted_attempts"
-RUN_INPUT = "trigger.run_input"
-INPUT_REQUIRED = "trigger.input_required"
-RATE = "rate"
-RATE_WINDOW_START = "rate.window_start"
-RATE_COUNT = "rate.count"
-VERSION = "version"
-UPDATED_AT = "updated_at"
 
 ACTIVE, SCHEDULED, LOCKED = WorkflowStatus.ACTIVE, WorkflowStatus.SCHEDULED, WorkflowStatus.LOCKED
 BUSY, PENDING, WAITING = TriggerStatus.BUSY, TriggerStatus.PENDING, TriggerStatus.WAITING

@@ -1,9 +1,8 @@
-"""Ports: the interfaces services depend on. Adapters implement them."""
+"""Workflow stores, one port per role; one adapter class may serve several."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -11,21 +10,9 @@ from shared.domain.lifecycle.dispatch import DueWorkflow, Release, TriggerClaim
 from shared.domain.lifecycle.language import Transition
 from shared.domain.lifecycle.listing import WorkflowFilter
 from shared.domain.models import (
-    Execution,
-    ExecutionRequest,
-    ExecutionStatus,
     Workflow,
 )
 from shared.domain.versions import WorkflowVersion
-
-# the lifecycle's values, re-exported
-__all__ = ["DueWorkflow", "Release", "TriggerClaim", "WorkflowFilter"]
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """Current UTC time, millisecond precision (what the database stores)."""
-        ...
 
 
 class WorkflowDefinitions(Protocol):
@@ -180,114 +167,3 @@ class WorkflowRepository(
     Protocol,
 ):
     """Every role at once, as each workflows adapter implements them."""
-
-
-class ExecutionRepository(Protocol):
-    async def get_or_create(self, execution: Execution) -> Execution:
-        """The stored execution with this id, inserting `execution` if there is none."""
-        ...
-
-    async def save_attempt(
-        self, execution: Execution, *, changed_actions: Collection[str],
-        expected_retries: int | None = None,
-    ) -> bool:
-        """Persist status, counters, `attempt` and the entries of `execution.actions` keyed
-        `changed_actions` (the actions this attempt ran); other entries are left as stored.
-
-        With `expected_retries`, only while the stored execution is still pending with that
-        many retries left (a compare-and-set: a runner that lost its lease cannot overwrite
-        the attempt of the runner that took over); whether it was saved.
-        """
-        ...
-
-    async def deliver_signal(self, execution_id: str, key: str, signal: str, payload: Any
-                             ) -> bool:
-        """Store `payload` on the action `key` parked on `signal` and not yet delivered (CAS);
-        whether it was stored."""
-        ...
-
-    async def cancel(self, execution: Execution) -> Execution:
-        """Settle an execution that will not run again; the stored execution.
-
-        `execution` is a cancelled one (status, `finished_at`, `reason`). It is inserted when
-        no execution has its id; a pending one takes its status, `finished_at` and `reason`
-        (a compare-and-set on `pending`); a finished one stays as it is.
-        """
-        ...
-
-    async def get(self, execution_id: str) -> Execution | None: ...
-
-    async def list_for_workflow(
-        self, workflow_id: str, *, status: ExecutionStatus | None,
-        before: tuple[datetime, str] | None, limit: int,
-    ) -> list[Execution]:
-        """Newest first, strictly before the (created_at, id) cursor."""
-        ...
-
-    async def list_executions(
-        self, *, workflow_id: str | None, status: ExecutionStatus | None,
-        before: tuple[datetime, str] | None, limit: int,
-    ) -> list[Execution]:
-        """`list_for_workflow` over every workflow (`workflow_id` None) or one."""
-        ...
-
-    async def request_cancel(self, execution_id: str) -> bool:
-        """Flag a pending execution to be cancelled (its runner starts no further action)."""
-        ...
-
-    async def reopen(self, execution_id: str, *, retries: int, reset_actions: Collection[str]
-                     ) -> Execution | None:
-        """A failed or cancelled execution -> pending with `retries` left, not finished, no
-        cancel flag, the `reset_actions` entries pending again (CAS); the reopened one."""
-        ...
-
-
-class ExecutionRequestPublisher(Protocol):
-    async def publish(self, request: ExecutionRequest) -> None:
-        """Produce and wait for the broker's acknowledgement."""
-        ...
-
-    async def publish_many(self, requests: Sequence[ExecutionRequest]) -> list[bool]:
-        """Produce all, wait for every ack; per request whether it was acknowledged."""
-        ...
-
-
-class HealthCheck(Protocol):
-    async def __call__(self) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumedMessage:
-    """One record as the runner's consumer loop sees it."""
-
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()  # e.g. the W3C trace context
-
-
-class MessageSource(Protocol):
-    """A consumer-group member: fetches records and commits processed offsets."""
-
-    async def fetch(self, *, timeout_s: float, max_records: int) -> list[ConsumedMessage]: ...
-
-    async def commit(self, offsets: dict[int, int]) -> None:
-        """Commit, per partition, the offset of the next record to read."""
-        ...
-
-
-class DeadLetterSink(Protocol):
-    """Where the runner keeps records it cannot decode (a dead-letter topic)."""
-
-    async def send(self, message: ConsumedMessage, reason: str, detail: str) -> None:
-        """Store the record unchanged with why; raise `Unavailable` if it was not stored."""
-        ...
-
-
-class NextRunWatch(Protocol):
-    """Reports every `trigger.next_run` written to the workflows (e.g. a change stream)."""
-
-    async def run(self, on_next_run: Callable[[datetime], None]) -> None:
-        """Call `on_next_run` for each one until cancelled; return if the source is absent."""
-        ...

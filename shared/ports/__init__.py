@@ -1,0 +1,52 @@
+"""Ports: the interfaces services depend on, one per role; adapters implement them."""
+
+from shared.domain.lifecycle.dispatch import DueWorkflow, Release, TriggerClaim
+from shared.domain.lifecycle.listing import WorkflowFilter
+from shared.ports.basics import Clock, HealthCheck
+from shared.ports.executions import ExecutionRepository
+from shared.ports.messaging import (
+    ConsumedMessage,
+    DeadLetterSink,
+    ExecutionRequestPublisher,
+    MessageSource,
+    NextRunWatch,
+)
+from shared.ports.workflows import (
+    ApiWorkflows,
+    ArchivedRuns,
+    Dispatch,
+    Leases,
+    SchedulerWorkflows,
+    Transitions,
+    TriggerClaims,
+    Wakes,
+    WorkflowDefinitions,
+    WorkflowRepository,
+    WorkflowVersions,
+)
+
+__all__ = [
+    "ApiWorkflows",
+    "ArchivedRuns",
+    "Clock",
+    "ConsumedMessage",
+    "DeadLetterSink",
+    "Dispatch",
+    "DueWorkflow",
+    "ExecutionRepository",
+    "ExecutionRequestPublisher",
+    "HealthCheck",
+    "Leases",
+    "MessageSource",
+    "NextRunWatch",
+    "Release",
+    "SchedulerWorkflows",
+    "Transitions",
+    "TriggerClaim",
+    "TriggerClaims",
+    "Wakes",
+    "WorkflowDefinitions",
+    "WorkflowFilter",
+    "WorkflowRepository",
+    "WorkflowVersions",
+]
