@@ -9,7 +9,14 @@ import pytest
 from shared.adapters.mappers import EXECUTION_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository
 from shared.domain.execution_record import attempt_keys, begin_attempt, from_results, with_run
-from shared.domain.models import ActionResult, ActionResultStatus, Execution, ExecutionStatus
+from shared.domain.models import (
+    ActionResult,
+    ActionResultStatus,
+    Execution,
+    ExecutionStatus,
+    Waiting,
+    WaitReason,
+)
 from tests.contract.conftest import Repos
 from tests.contract.helpers import assert_utc_ms, at
 from tests.fakes import V1Action, with_result
@@ -285,3 +292,17 @@ async def test_mongo_reads_and_upgrades_a_document_written_before_the_record(
         (1, OK), (2, FAILED), (2, OK), (3, OK),
     ]
     assert stored.last_failed_action == 2 and stored.attempt == 2
+
+
+async def test_cancel_clears_what_the_execution_waited_for(repos: Repos) -> None:
+    """SPEC 12: a cancelled execution waits for nothing (its backoff is dropped)."""
+    await repos.executions.get_or_create(execution("e1"))
+    backoff = Waiting(reason=WaitReason.BACKOFF, until=at(30))
+    retrying = execution("e1", retries=3).model_copy(update={"waiting": backoff})
+    assert await save(repos, retrying, expected_retries=4)
+    assert (await repos.executions.get("e1")).waiting == backoff  # type: ignore[union-attr]
+
+    stored = await repos.executions.cancel(cancelled("e1"))
+
+    assert stored.status == ExecutionStatus.CANCELLED and stored.waiting is None
+    assert await repos.executions.get("e1") == stored
