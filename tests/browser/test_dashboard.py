@@ -197,7 +197,7 @@ def test_a_failed_execution_shows_where_it_failed_and_retry_from_it_turns_ok(
     dashboard.choose("#retry-from", "from action-2")
     dashboard.click("#retry")
     dashboard.shows("#execution-outcome", "Retry requested.")
-    dashboard.shows("#summary", "ok")
+    dashboard.shows("#summary .badge", "ok")
     entries = dashboard.all("#timeline li.entry")
     assert [e.get_attribute("data-status") for e in entries][-1] == "ok"
     assert "attempt " in entries[-1].text

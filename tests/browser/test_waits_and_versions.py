@@ -59,6 +59,7 @@ def test_a_diamond_graph_and_its_versions_from_the_api(
     dashboard.until(lambda: dashboard.find("#executions tr[data-status='ok']"), "the run ok")
     dashboard.until(lambda: set(node_states(dashboard).values()) == {"ok"} or None,
                     "every node ok")
+    dashboard.shows("#summary .badge", "active")  # released after the run
     dashboard.screenshot("workflow")
 
     dashboard.find("#executions tr[data-status='ok'] a.eid").click()
@@ -92,7 +93,7 @@ def test_cancel_ends_an_execution_waiting_in_a_delay(
     dashboard.click("#cancel")
     dashboard.alert().accept()
     dashboard.shows("#execution-outcome", "Cancel requested.")
-    dashboard.shows("#summary", "cancelled")
+    dashboard.shows("#summary .badge", "cancelled")
     assert not dashboard.find("#cancel").is_enabled()
     [execution] = executions(api, workflow_id)
     assert execution["status"] == "cancelled"
@@ -125,5 +126,5 @@ def test_a_signal_lets_the_waiting_execution_end_ok_live(
     dashboard.type_into("#signal-payload", '{"by": "alice"}')
     dashboard.click("#send-signal")
     dashboard.shows("#execution-outcome", "Signal sent.")
-    dashboard.shows("#summary", "ok")
+    dashboard.shows("#summary .badge", "ok")
     dashboard.shows("#timeline", "1.4.2 approved by alice")

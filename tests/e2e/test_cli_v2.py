@@ -205,7 +205,7 @@ def test_retry_from_an_action_runs_a_failed_execution_again(
     assert again.returncode == 3 and "409 conflict" in again.stderr
 
 
-def test_cancel_ends_a_waiting_execution_and_wait_exits_1(
+def test_cancel_ends_a_waiting_execution_at_once(
     wfa: Wfa, stack: Stack, tmp_path: Path
 ) -> None:
     body = {"workflowId": unique_id("cli-cancel"), "trigger": {"type": "manual"},
