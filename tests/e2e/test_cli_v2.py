@@ -167,6 +167,9 @@ def test_the_approval_waits_for_its_signal(
 
     wrong = wfa("signal", execution_id, "not-awaited", "--data", "{}")
     assert wrong.returncode == 3 and "409 conflict" in wrong.stderr
+    nobody = wfa("signal", "no-such-execution", "approve", "--data", "{}")
+    assert nobody.returncode == 3 and "404 not found" in nobody.stderr
+    assert "cannot deliver signals yet" not in nobody.stderr  # the route exists
     sent = wfa("signal", execution_id, "approve", "--data", '{"by": "alice"}')
     assert sent.returncode == 0, sent.stderr
     followed = wfa("logs", execution_id, "--follow")
