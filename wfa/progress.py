@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -40,15 +41,43 @@ class Poller:
         self.sleep(self.interval_s)
 
 
-def newest_execution_id(api: Api, workflow_id: str) -> str | None:
-    return next((e["id"] for e in api.executions(workflow_id, limit=1)), None)
+@dataclass(frozen=True)
+class Before:
+    """The newest executions of a workflow just before a trigger: what is not new."""
+
+    ids: frozenset[str]
+    newest_at: str | None  # created_at of the newest of them (ISO 8601, the server's clock)
 
 
-def await_new_execution(api: Api, workflow_id: str, before: str | None, poller: Poller) -> Json:
-    """The execution a trigger started: the newest one that was not there before it."""
+def before_trigger(api: Api, workflow_id: str, look_back: int = 5) -> Before:
+    found = list(api.executions(workflow_id, limit=look_back))
+    return Before(frozenset(str(e["id"]) for e in found),
+                  str(found[0]["created_at"]) if found else None)
+
+
+def _is_new(execution: Json, before: Before) -> bool:
+    if str(execution.get("id")) in before.ids:
+        return False
+    if before.newest_at is None or not execution.get("created_at"):
+        return True
+    try:
+        return datetime.fromisoformat(str(execution["created_at"])) >= datetime.fromisoformat(
+            before.newest_at)
+    except ValueError:
+        return True
+
+
+def await_new_execution(api: Api, workflow_id: str, before: Before, poller: Poller) -> Json:
+    """The execution a trigger started: one created after every execution there before it.
+
+    The trigger's answer names no execution, so the newest executions are polled; a manual
+    workflow runs one execution at a time (a second trigger is 409 busy), so the new one is
+    the trigger's.
+    """
     while True:
-        newest = next(iter(api.executions(workflow_id, limit=1)), None)
-        if newest is not None and newest["id"] != before:
+        found = api.executions(workflow_id, limit=len(before.ids) + 1)
+        newest = next((e for e in found if _is_new(e, before)), None)
+        if newest is not None:
             return newest
         poller.wait(f"the execution of {workflow_id} to start")
 
@@ -64,18 +93,36 @@ def follow(api: Api, execution: Json, poller: Poller, show: Callable[[Json], Non
 
 
 def label(entry: Json) -> str:
-    """`fetch` for a named action, else `#2 http-request`."""
-    if entry.get("name"):
+    """`fetch` for a named action, else `#2 http-request` (also for the default name)."""
+    if entry.get("name") and entry["name"] != f"action-{entry.get('action_id')}":
         return str(entry["name"])
     kind = f" {entry['type']}" if entry.get("type") else ""
     return f"#{entry.get('action_id')}{kind}"
 
 
+def _name(action: Json) -> str:
+    return str(action.get("name") or f"action-{action.get('action_id')}")
+
+
+def _needs(actions: list[Json]) -> dict[str, list[str]]:
+    """Each action's dependencies: `depends_on` when given, else the action before it."""
+    needs: dict[str, list[str]] = {}
+    for index, action in enumerate(actions):
+        given = action.get("depends_on")
+        before = [_name(actions[index - 1])] if index else []
+        needs[_name(action)] = list(given) if isinstance(given, list) else before
+    return needs
+
+
 def action_states(execution: Json, actions: list[Json]) -> list[tuple[Json, str, str]]:
-    """Per declared action: (action, state, last log line)."""
+    """Per declared action: (action, state, last log line). While the execution runs, an
+    action not run yet is `running` when all it depends on succeeded (or `waiting for` what
+    the execution waits for), else `waiting`."""
     latest = {e["action_id"]: e for e in execution.get("executed_actions", [])}
     running = execution.get("status") == "pending"
-    blocked = any(e.get("status") == "failed" for e in latest.values())
+    reason = waiting_text(execution.get("waiting"))
+    done = {_name(a) for a in actions if latest.get(a["action_id"], {}).get("status") == "ok"}
+    needs = _needs(actions)
     rows: list[tuple[Json, str, str]] = []
     for action in actions:
         entry = latest.get(action["action_id"])
@@ -86,10 +133,18 @@ def action_states(execution: Json, actions: list[Json]) -> list[tuple[Json, str,
             rows.append((action, state, str(entry.get("logs", ""))))
         elif not running:
             rows.append((action, "not run", ""))
+        elif set(needs[_name(action)]) <= done:
+            rows.append((action, f"waiting for {reason}" if reason else "running", ""))
         else:
-            rows.append((action, "waiting" if blocked else "running", ""))
-            blocked = True
+            rows.append((action, "waiting", ""))
     return rows
+
+
+def waiting_text(waiting: Any) -> str | None:
+    """`signal "approve"`, `delay`, `backoff`; None when not waiting."""
+    if not isinstance(waiting, dict) or not waiting.get("reason"):
+        return None
+    return f'signal "{waiting["signal"]}"' if waiting.get("signal") else str(waiting["reason"])
 
 
 def headline(execution: Json) -> Text:
@@ -97,9 +152,9 @@ def headline(execution: Json) -> Text:
     text = Text.assemble(
         "execution ", (str(execution.get("id")), "bold"), " ", (status, _STYLE.get(status, "")),
     )
-    waiting = execution.get("waiting")
-    if isinstance(waiting, dict) and waiting.get("reason"):
-        text.append(f"  waiting for {waiting['reason']}")
+    waiting = waiting_text(execution.get("waiting"))
+    if waiting:
+        text.append(f"  waiting for {waiting}")
     if execution.get("reason"):
         text.append(f"  ({execution['reason']})")
     return text

@@ -18,8 +18,8 @@ from wfa.progress import (
     LiveView,
     Poller,
     await_new_execution,
+    before_trigger,
     follow,
-    newest_execution_id,
 )
 from wfa.render import print_json
 
@@ -98,7 +98,7 @@ def _trigger_and_follow(
     api: Api, env: Env, workflow_id: str, given: Json, timeout_s: float, as_json: bool
 ) -> Json:
     actions = api.workflow(workflow_id).get("actions", [])
-    before = newest_execution_id(api, workflow_id)
+    before = before_trigger(api, workflow_id)
     answer = api.trigger(workflow_id, given)
     poller = Poller(timeout_s, env.poll_s)
     started = answer.get("execution_id") or answer.get("executionId")
@@ -179,7 +179,11 @@ def cancel_cmd(ctx: typer.Context, execution_id: ExecutionId, as_json: JsonFlag 
         answer = needs_route(
             "cancel executions", lambda: api.execution_verb(execution_id, "cancel")
         )
-    _say(env, as_json, answer, f"cancelled {execution_id}")
+    # 200 `cancelled` at once when it waited; 202 while it runs: it ends after its actions
+    # in flight (SPEC 12), and the answer is still `pending` with `cancel_requested`.
+    line = (f"cancelled {execution_id}" if answer.get("status") in (None, "cancelled")
+            else f"cancel requested for {execution_id}: it ends when its actions in flight end")
+    _say(env, as_json, answer, line)
 
 
 @app.command("signal")

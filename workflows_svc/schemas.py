@@ -125,6 +125,15 @@ class ActionOut(BaseModel):
     message: str | None = None
     url: str | None = None
     method: str | None = None
+    # SPEC 9, for the graph: present only when defined, so every v1 answer keeps its keys.
+    name: str | None = None
+    depends_on: list[str] | None = None
+
+    @model_serializer(mode="wrap")
+    def _graph_keys_when_set(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        fields: dict[str, Any] = handler(self)
+        return {k: v for k, v in fields.items()
+                if k not in ("name", "depends_on") or v is not None}
 
 
 class TriggerOut(BaseModel):

@@ -75,7 +75,8 @@ class Dashboard:
         return shown
 
     def click(self, css: str) -> None:
-        self.until(lambda: self.find(css).is_enabled(), f"{css} enabled")
+        self.until(lambda: self.find(css).is_displayed() and self.find(css).is_enabled(),
+                   f"{css} shown and enabled")
         self.find(css).click()
 
     def choose(self, css: str, label: str) -> None:

@@ -18,12 +18,10 @@ from tests.target_server import TargetServer
 
 pytestmark = pytest.mark.e2e
 
-# The examples today's server accepts (SPEC Part I bodies). The other files in examples/
-# use v2 fields and need issues 10/11 on the server: nightly-report.yaml (cron trigger,
-# action graph, templates), trial-reminder.yaml (once timer) and deploy-approval.yaml
-# (wait-for-signal); tests/e2e/awaiting_v2_cli.py applies and runs them.
-V1_EXAMPLES = ["hello.yaml", "webhook-relay.yaml", "periodic-report.yaml", "maintenance.json"]
-V1_IDS = ["hello", "deploy-relay", "status-report-hourly", "cache-warmup", "stale-session-sweep"]
+# Every file of examples/, applied as the README's walkthrough does (`wfa apply examples/`):
+# their ids in file order (a folder's files sorted by name, a file's workflows in order).
+EXAMPLE_IDS = ["deploy-approval", "hello", "cache-warmup", "stale-session-sweep",
+               "nightly-report", "status-report-hourly", "trial-reminder-acme", "deploy-relay"]
 API_KEY = "cli-e2e-key"
 
 
@@ -34,8 +32,8 @@ def wfa(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Wfa:
 
 @pytest.fixture(scope="module")
 def applied(wfa: Wfa) -> list[list[str]]:
-    """The v1 examples, applied once for this module: apply's output lines."""
-    result = wfa("apply", *(str(EXAMPLES / name) for name in V1_EXAMPLES))
+    """The examples folder, applied once for this module: apply's output lines."""
+    result = wfa("apply", str(EXAMPLES))
     assert result.returncode == 0, result.stdout + result.stderr
     return lines(result.stdout)
 
@@ -49,16 +47,16 @@ def definition(tmp_path: Path, body: dict[str, object], name: str = "w.yaml") ->
 def test_apply_creates_the_examples_then_finds_them_unchanged(
     wfa: Wfa, applied: list[list[str]]
 ) -> None:
-    assert [words[:2] for words in applied] == [["created", w] for w in V1_IDS]
-    again = wfa("apply", *(str(EXAMPLES / name) for name in V1_EXAMPLES), "--json")
+    assert [words[:2] for words in applied] == [["created", w] for w in EXAMPLE_IDS]
+    again = wfa("apply", "examples/", "--json")  # the README's spelling, from the checkout
     assert again.returncode == 0, again.stderr
     assert [(o["workflow_id"], o["outcome"]) for o in json.loads(again.stdout)] == [
-        (w, "unchanged") for w in V1_IDS]
+        (w, "unchanged") for w in EXAMPLE_IDS]
     dry = wfa("apply", "--dry-run", str(EXAMPLES / "hello.yaml"))
     assert [words[:2] for words in lines(dry.stdout)] == [["unchanged", "hello"]]
 
     listed = json.loads(wfa("ls", "--json").stdout)
-    assert set(V1_IDS) <= {w["workflow_id"] for w in listed}
+    assert set(EXAMPLE_IDS) <= {w["workflow_id"] for w in listed}
     table = wfa("ls").stdout
     assert "status-report-hourly" in table and "periodic 1h" in table
     got = json.loads(wfa("get", "cache-warmup", "--json").stdout)
@@ -161,15 +159,6 @@ def test_archive_and_the_error_lines(
     assert nowhere.returncode == 3
     assert nowhere.stderr.startswith("wfa: error: cannot reach the server at http://127.0.0.1:")
     assert "Traceback" not in missing.stderr + nowhere.stderr + busy.stderr
-
-
-def test_lifecycle_calls_on_todays_server_say_what_is_missing(
-    wfa: Wfa, applied: list[list[str]]
-) -> None:
-    result = wfa("pause", "hello")
-    assert result.returncode == 3
-    assert result.stderr.startswith("wfa: error: this server cannot pause workflows yet: ")
-    assert result.stderr.count("\n") == 1
 
 
 @pytest.fixture(scope="module")

@@ -130,7 +130,12 @@ class FakeApi:
             self.executions[execution_id] = states
             self.order.append(execution_id)
             return _json(200, {"status": "workflow triggered"})
-        if self.v2 and parts[2] in ("pause", "resume", "retry", "cancel"):
+        if self.v2 and parts[2] == "cancel":
+            running = parts[1].startswith("running")  # 202: it ends after its actions in flight
+            answer = {"id": parts[1], "status": "pending" if running else "cancelled",
+                      "cancel_requested": running}
+            return _json(202 if running else 200, answer)
+        if self.v2 and parts[2] in ("pause", "resume", "retry"):
             return _json(200, {"status": parts[2]})
         return None
 

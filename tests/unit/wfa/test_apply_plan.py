@@ -116,6 +116,24 @@ def test_apply_creates_then_reports_unchanged(tmp_path: Path) -> None:
     assert [c[:2] for c in api.calls].count(("POST", "/workflows")) == 2
 
 
+def test_a_body_with_fields_the_answer_does_not_show_is_unchanged_by_its_sent_digest(
+    tmp_path: Path, _isolated_env: Path
+) -> None:
+    named = {**HELLO, "actions": [{"name": "greet", "type": "log", "message": "hi"}]}
+    api = FakeApi(v2=True)
+    write(tmp_path, "w.json", named)
+    assert run(api, "apply", str(tmp_path)).stdout.split()[:2] == ["created", "hello"]
+    assert run(api, "apply", str(tmp_path)).stdout.split()[:2] == ["unchanged", "hello"]
+    assert ("PUT", "/workflows/hello", named) not in api.calls
+    # the answer has no `name`: without the record apply cannot tell, so it sends the file
+    (_isolated_env / "sent.json").unlink()
+    assert run(api, "apply", str(tmp_path)).stdout.split() == ["updated", "hello", "version", "2"]
+    write(tmp_path, "w.json", {**named, "actions": [{"name": "greet", "type": "log",
+                                                     "message": "changed"}]})
+    api.workflows["hello"]["version"] = 2
+    assert run(api, "apply", str(tmp_path)).stdout.split()[:2] == ["updated", "hello"]
+
+
 def test_dry_run_changes_nothing(tmp_path: Path) -> None:
     api = FakeApi()
     api.add(PING)

@@ -142,6 +142,13 @@ def test_v2_lifecycle_calls_reach_their_routes(tmp_path: Path) -> None:
     ]
 
 
+def test_cancel_says_whether_it_ended_at_once_or_ends_after_its_actions() -> None:
+    api = FakeApi(v2=True)
+    assert run(api, "cancel", "e1").stdout == "cancelled e1\n"
+    assert run(api, "cancel", "running-e2").stdout == (
+        "cancel requested for running-e2: it ends when its actions in flight end\n")
+
+
 def test_archive_uses_delete() -> None:
     api = FakeApi()
     api.add(HELLO)

@@ -95,6 +95,24 @@ def test_states_per_action() -> None:
     assert [s for _, s, _ in action_states(again, ACTIONS)] == ["ok", "ok"]
 
 
+def test_states_follow_depends_on_and_the_waiting_reason() -> None:
+    diamond = [{"action_id": 1, "name": "fetch"},
+               {"action_id": 2, "name": "notify", "depends_on": ["fetch"]},
+               {"action_id": 3, "name": "audit", "depends_on": ["fetch"]},
+               {"action_id": 4, "name": "done", "depends_on": ["notify", "audit"]}]
+    running = {"status": "pending", "executed_actions": [
+        {"action_id": 1, "name": "fetch", "status": "ok"},
+        {"action_id": 3, "name": "audit", "status": "ok"}]}
+    assert [s for _, s, _ in action_states(running, diamond)] == [
+        "ok", "running", "ok", "waiting"]
+    approval = [{"action_id": 1, "name": "ask"}, {"action_id": 2, "name": "approval"},
+                {"action_id": 3, "name": "deploy"}]
+    parked = {"status": "pending", "waiting": {"reason": "signal", "signal": "approve"},
+              "executed_actions": [{"action_id": 1, "name": "ask", "status": "ok"}]}
+    assert [s for _, s, _ in action_states(parked, approval)] == [
+        "ok", 'waiting for signal "approve"', "waiting"]
+
+
 def test_the_live_view_redraws_a_table_on_a_terminal() -> None:
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=100, color_system=None)

@@ -115,6 +115,8 @@ export function mount(main, ctx, id) {
         execution.workflow_id)],
       ["Waiting", waitingText(execution.waiting)],
       ["Reason", execution.reason],
+      ["Cancel", execution.cancel_requested && execution.status === "pending"
+        ? "requested: it ends when the actions in flight end" : null],
       ["Started", fmtTime(execution.created_at)],
       ["Finished", execution.finished_at ? fmtTime(execution.finished_at) : "not yet"],
       ["Duration", fmtDuration(spanMs(execution.created_at, execution.finished_at))],
@@ -124,6 +126,12 @@ export function mount(main, ctx, id) {
       ["Input", execution.input ? h("pre", {class: "code"}, pretty(execution.input)) : null],
     ]));
     putChanged(steps, [execution.executed_actions, execution.finished_at], () => timeline(execution, names));
+    // Only what the server would accept now (SPEC 12: retry a failed or cancelled one,
+    // cancel or signal a pending one); a 409 still shows its reason if the state moved on.
+    const pending = execution.status === "pending";
+    ops.retry.disabled = !["failed", "cancelled"].includes(execution.status);
+    ops.cancel.disabled = !pending || execution.cancel_requested;
+    ops.signal.disabled = !pending;
   };
 
   put(main, crumbs,

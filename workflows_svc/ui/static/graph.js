@@ -39,7 +39,11 @@ function layers(deps) {
   return layer;
 }
 
-/** State per action name: its last recorded result in `execution`, else not run. */
+/**
+ * State per action name: its last recorded result in `execution`, else not run. While the
+ * execution is pending, an action not run yet whose dependencies all succeeded is `running`
+ * (or `waiting` when the execution waits: a delay, a signal, a backoff), the others `pending`.
+ */
 export function actionStates(actions, execution) {
   const states = new Map();
   const byId = new Map(actions.map((a) => [a.action_id, actionName(a)]));
@@ -50,6 +54,14 @@ export function actionStates(actions, execution) {
   for (const entry of execution?.executed_actions || []) {
     const name = entry.name || byId.get(entry.action_id);
     if (name) states.set(name, entry.status);
+  }
+  if (execution?.status === "pending") {
+    const ready = execution.waiting ? "waiting" : "running";
+    for (const [name, needs] of dependencies(actions)) {
+      if (states.get(name) === "pending" && needs.every((n) => states.get(n) === "ok")) {
+        states.set(name, ready);
+      }
+    }
   }
   return states;
 }

@@ -11,7 +11,7 @@ const TRIGGERS = ["manual", "periodic", "cron", "once"];
 /** What the list shows as a workflow's status. */
 export function displayStatus(workflow) {
   if (workflow.archived_at) return "archived";
-  if (workflow.paused) return "paused";
+  if (workflow.paused_at) return "paused";
   return workflow.status;
 }
 

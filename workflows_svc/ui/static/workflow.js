@@ -9,7 +9,8 @@ import {displayStatus, nextRun, triggerText} from "./list.js";
 import {jsonField, opButton, outcomeBox, readObject} from "./ops.js";
 
 const LIVE_FIELDS = ["status", "created_at", "archived_at", "seconds_to_next_run", "paused",
-  "version", "updated_at"];
+  "paused_at", "version", "updated_at"];
+const OLD_VERSIONS_SHOWN = 10; // the newest ones; each is fetched once (a version never changes)
 const LIVE_TRIGGER_FIELDS = ["next_run", "status", "interval_ms"];
 
 /** The definition as written (live state left out), in the API's field names. */
@@ -52,6 +53,27 @@ function buttons(ctx, id, box) {
   return {input, trigger, pause, resume, archive};
 }
 
+/** The kept versions, newest first: the current one, then older ones (fetched once each). */
+function versionsList(workflow, old) {
+  const current = h("li", {"data-version": workflow.version},
+    h("strong", {}, `Version ${workflow.version}`), " (current) · defined ",
+    fmtTime(workflow.updated_at || workflow.created_at));
+  const older = [...old.values()].sort((a, b) => b.version - a.version).map((v) =>
+    h("li", {"data-version": v.version}, h("details", {},
+      h("summary", {}, `Version ${v.version} · defined ${fmtTime(v.defined_at)}`),
+      h("pre", {class: "code"}, pretty({trigger: v.trigger, actions: v.actions})))));
+  return h("ol", {class: "versions"}, current, older);
+}
+
+async function fetchVersions(id, version, old) {
+  const wanted = [];
+  for (let n = version - 1; n >= Math.max(1, version - OLD_VERSIONS_SHOWN); n--) {
+    if (!old.has(n)) wanted.push(n);
+  }
+  const found = await Promise.all(wanted.map((n) => get(`/workflows/${seg(id)}/versions/${n}`)));
+  for (const v of found) old.set(v.version, v);
+}
+
 /** Mount the page of workflow `id`; refresh() is polled by main.js. */
 export function mount(main, ctx, id) {
   document.title = `${id} · workflows`;
@@ -61,6 +83,8 @@ export function mount(main, ctx, id) {
   const graph = h("div", {id: "graph"});
   const defn = h("pre", {id: "definition", class: "code"});
   const execs = h("tbody");
+  const versions = h("div", {id: "versions"});
+  const oldVersions = new Map();
   const title = h("h1", {tabindex: -1, class: "wid"}, id);
 
   const refresh = async () => {
@@ -68,23 +92,33 @@ export function mount(main, ctx, id) {
       get(`/workflows/${seg(id)}`), get(`/workflows/${seg(id)}/executions?limit=20`)]);
     const newest = page.items[0] || null;
     const status = displayStatus(workflow);
+    await fetchVersions(id, workflow.version || 1, oldVersions);
     put(summary, facts([
       ["Status", badge(status)],
       ["Trigger", triggerText(workflow.trigger)],
       ["Next run", nextRun(workflow)],
       ["Version", workflow.version],
+      ["Paused", workflow.paused_at ? fmtTime(workflow.paused_at) : null],
       ["Created", fmtTime(workflow.created_at)],
       ["Archived", workflow.archived_at ? fmtTime(workflow.archived_at) : null],
       ["Last result", newest ? badge(newest.status) : "never run"],
     ]));
     putChanged(graph, [workflow.actions, newest], () => drawGraph(workflow.actions || [], newest));
     putChanged(defn, definition(workflow), () => pretty(definition(workflow)));
+    putChanged(versions, [workflow.version, workflow.updated_at, [...oldVersions.keys()]],
+      () => versionsList(workflow, oldVersions));
     putChanged(execs, page.items, () => (page.items.length ? page.items.map(executionRow)
       : h("tr", {}, h("td", {colspan: 5, class: "muted"}, "No execution yet."))));
     const archived = status === "archived";
     for (const b of [ops.trigger, ops.pause, ops.resume, ops.archive]) {
       b.disabled = archived;
     }
+    // One of pause/resume at a time; the keyboard focus moves to the one now shown.
+    const hadFocus = document.activeElement;
+    ops.pause.hidden = Boolean(workflow.paused_at);
+    ops.resume.hidden = !workflow.paused_at;
+    if (hadFocus === ops.pause && ops.pause.hidden) ops.resume.focus();
+    if (hadFocus === ops.resume && ops.resume.hidden) ops.pause.focus();
   };
 
   put(main,
@@ -106,6 +140,8 @@ export function mount(main, ctx, id) {
           .map((label) => h("th", {scope: "col"}, label)))),
         execs)),
     h("section", {"aria-labelledby": "defn-title"},
-      h("h2", {id: "defn-title"}, "Definition"), defn));
+      h("h2", {id: "defn-title"}, "Definition"), defn),
+    h("section", {"aria-labelledby": "versions-title"},
+      h("h2", {id: "versions-title"}, "Versions"), versions));
   return {refresh};
 }
