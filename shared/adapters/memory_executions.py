@@ -62,6 +62,7 @@ class InMemoryExecutionRepository:
             stored.status = execution.status
             stored.finished_at = execution.finished_at
             stored.reason = execution.reason
+            stored.waiting = None
         return stored.model_copy(deep=True)
 
     async def get(self, execution_id: str) -> Execution | None:

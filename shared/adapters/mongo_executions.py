@@ -83,7 +83,7 @@ class MongoExecutionRepository:
             return stored
         settled = {
             "status": execution.status.value, "finished_at": execution.finished_at,
-            "reason": execution.reason,
+            "reason": execution.reason, "waiting": None,
         }
         doc = await self._col.find_one_and_update(
             {"id": execution.id, "status": "pending"}, {"$set": settled},
