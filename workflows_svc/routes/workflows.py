@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -73,10 +73,13 @@ async def archive_workflow(workflow_id: str, service: ServiceDep) -> Response:
 
 
 # The body stays v1's; the execution it started is named by a header (SPEC 12's resources).
-_TRIGGERED = {200: {"description": "triggered", "headers": {"Location": {
+_LOCATION = {
     "description": "the execution it started: `/executions/{id}`",
     "schema": {"type": "string", "example": "/executions/0b7f3c1e-5d2a-4e8b-9a51-2f6d0c4e7a19"},
-}}}}
+}
+_TRIGGERED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "triggered", "headers": {"Location": _LOCATION}},
+}
 
 
 @router.post(
