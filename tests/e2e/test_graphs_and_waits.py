@@ -193,3 +193,41 @@ async def test_a_signal_timeout_fails_the_action(client: httpx.AsyncClient) -> N
     runs = done["executed_actions"]
     assert [r["action_id"] for r in runs] == [1] * 4
     assert all(r["status"] == "failed" and "timed out after 1s" in r["logs"] for r in runs)
+
+
+async def test_cancel_of_a_parked_delay_is_at_once_and_releases_the_workflow(
+    client: httpx.AsyncClient,
+) -> None:
+    workflow_id = unique_id("e2e-cancel-delay")
+    await create_and_trigger(client, workflow_id, [
+        log("before"), {"type": "delay", "duration": "1h"}, log("after"),
+    ])
+    execution = await parked_execution(client, workflow_id)
+    assert execution["waiting"]["reason"] == "delay"
+
+    answer = await client.post(f"/executions/{execution['id']}/cancel")
+
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["waiting"]) == ("cancelled", None)
+    assert (await workflow(client, workflow_id))["trigger"]["status"] is None
+    again = await client.post(f"/workflows/{workflow_id}/trigger")
+    assert again.status_code == 200, "released: it runs again"
+
+
+async def test_a_signal_sent_while_paused_wakes_the_execution_after_resume(
+    client: httpx.AsyncClient,
+) -> None:
+    workflow_id = unique_id("e2e-paused-signal")
+    await create_and_trigger(client, workflow_id, [
+        {"type": "wait-for-signal", "name": "go", "signal": "go", "timeout": "1h"}, log("after"),
+    ])
+    execution = await parked_execution(client, workflow_id)
+    assert (await client.post(f"/workflows/{workflow_id}/pause")).status_code == 200
+    sent = await client.post(f"/executions/{execution['id']}/signals/go", json={"n": 1})
+    assert sent.status_code == 200, sent.text
+    got = (await client.get(f"/executions/{execution['id']}")).json()
+    assert got["status"] == "pending", "paused: delivered but not woken"
+
+    assert (await client.post(f"/workflows/{workflow_id}/resume")).status_code == 200
+    [done] = await wait_finished(client, workflow_id, timeout_s=20)
+    assert done["status"] == "ok"
