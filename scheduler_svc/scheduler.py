@@ -34,7 +34,7 @@ from shared.service_layer.settle import settle_archived
 
 log = get_logger(__name__)
 CLAIM_CONCURRENCY = 32
-WATCH_STOP_TIMEOUT_S = 3.0  # a change-stream read ends within its max await (1 s)
+WATCH_STOP_TIMEOUT_S = 3.0  # a change-stream read ends within its max await (0.5 s)
 FaultHook = Callable[[str], None]
 T = TypeVar("T")
 R = TypeVar("R")

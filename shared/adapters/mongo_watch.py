@@ -49,7 +49,7 @@ MAX_RETRY_DELAY_S = 10.0
 class MongoNextRunWatch:
     """NextRunWatch on a change stream of the `workflows` collection."""
 
-    def __init__(self, collection: AsyncCollection[Doc], *, max_await_ms: int = 1000) -> None:
+    def __init__(self, collection: AsyncCollection[Doc], *, max_await_ms: int = 500) -> None:
         self._col = collection
         self._max_await_ms = max_await_ms
         self._stopping = asyncio.Event()
