@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from scheduler_svc.wakes import wake_due
-from scheduler_svc.wakeups import WakeUps, cancel_quietly
+from scheduler_svc.wakeups import WakeUps, stop_watching
 from shared.domain.models import (
     Execution,
     ExecutionRequest,
@@ -34,6 +34,7 @@ from shared.service_layer.settle import settle_archived
 
 log = get_logger(__name__)
 CLAIM_CONCURRENCY = 32
+WATCH_STOP_TIMEOUT_S = 3.0  # a change-stream read ends within its max await (0.5 s)
 FaultHook = Callable[[str], None]
 T = TypeVar("T")
 R = TypeVar("R")
@@ -97,14 +98,15 @@ class Scheduler:
 
     async def run(self) -> None:
         """Tick until `stop()`; a failing tick is logged and retried on the next one."""
-        watching = None
-        if self._watch is not None:
-            watching = asyncio.create_task(self._watch.run(self._wakeups.nudge))
+        watch, watching = self._watch, None
+        if watch is not None:
+            watching = asyncio.create_task(watch.run(self._wakeups.nudge))
         try:
             while not self._wakeups.stopped:
                 await self._tick_and_sleep()
         finally:
-            await cancel_quietly(watching)
+            if watch is not None:
+                await stop_watching(watch, watching, timeout_s=WATCH_STOP_TIMEOUT_S)
 
     async def _tick_and_sleep(self) -> None:
         try:
@@ -155,8 +157,8 @@ class Scheduler:
                 if request is not None and request.execution_id == due.execution_id
             )
             after = batch[-1]
-            if len(batch) < self._batch_size:
-                return
+            if len(batch) < self._batch_size or self._wakeups.stopped:
+                return  # when stopping, the next batches are left to the next scheduler
 
     async def _claim(self, due: DueWorkflow, now: datetime) -> ExecutionRequest | None:
         decision = decide_slot(due, now)

@@ -8,10 +8,12 @@ during a tick are kept and weigh on the sleep that follows it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime, timedelta
 
-from shared.ports import Clock
+from shared.infra.logs import get_logger
+from shared.ports import Clock, NextRunWatch
+
+log = get_logger(__name__)
 
 
 def wake_delay_s(now: datetime, earliest: datetime | None, interval_s: float) -> float:
@@ -66,10 +68,16 @@ class WakeUps:
                 return
 
 
-async def cancel_quietly(task: asyncio.Task[None] | None) -> None:
-    """Cancel a background task and wait for it to end."""
+async def stop_watching(
+    watch: NextRunWatch, task: asyncio.Task[None] | None, *, timeout_s: float
+) -> None:
+    """Stop the watch and wait for it up to `timeout_s`, never cancelling it (see
+    `shared.adapters.mongo_watch`): past that it is left to end with the process."""
     if task is None:
         return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    watch.stop()
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        log.warning("next-run watch still running at shutdown", waited_s=timeout_s)
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("next-run watch failed", error=repr(task.exception()))

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.execution_record import waiting_for_signal
+from shared.domain.lifecycle import transitions as lc
 from shared.domain.models import ExecutionRequest, ExecutionStatus, TriggerStatus
 from shared.domain.schedules import schedule_for
 from shared.infra.logs import get_logger
@@ -69,4 +70,11 @@ class SignalService:
             if workflow.trigger.status == TriggerStatus.BUSY:
                 await asyncio.sleep(WAKE_RETRY_S)  # a runner holds it: it may park it again
                 continue
-            return
+            if workflow.paused_at is None:
+                return
+            params = {"execution_id": execution_id, "now": now}
+            if await self._workflows.apply(lc.WAKE_ON_RESUME, workflow_id, params):
+                log.info("signal for a paused workflow: it wakes when resumed",
+                         workflow_id=workflow_id, execution_id=execution_id)
+                return
+            # Not paused any more (or no longer waiting): look again.

@@ -14,6 +14,7 @@ from shared.domain.errors import InvalidInput
 from shared.domain.models import ActionRun, ActionState, Execution, Trigger, Waiting, Workflow
 from shared.domain.timing import seconds_until
 from shared.domain.versions import TRIGGER_STATE, WorkflowVersion
+from shared.infra.redact import mask_credentials
 from workflows_svc.lifecycle_schemas import VersionOut
 from workflows_svc.schemas import (
     ActionOut,
@@ -39,10 +40,18 @@ def workflow_out(workflow: Workflow, now: datetime) -> WorkflowOut:
             next_run=trigger.next_run, status=trigger.status.value if trigger.status else None,
             **trigger_v2_fields(trigger),
         ),
-        actions=[ActionOut(**a.model_dump(mode="json")) for a in workflow.actions],
+        actions=[action_out(a) for a in workflow.actions],
         seconds_to_next_run=round(seconds_until(trigger.next_run, now), 3),
         version=workflow.version, paused_at=workflow.paused_at, updated_at=workflow.updated_at,
     )
+
+
+def action_out(action: Action) -> ActionOut:
+    """An action as answered; a URL's userinfo (`https://user:pass@host/`) shows as `***`."""
+    fields = action.model_dump(mode="json")
+    if isinstance(fields.get("url"), str):
+        fields["url"] = mask_credentials(fields["url"])
+    return ActionOut(**fields)
 
 
 def trigger_v2_fields(trigger: Trigger) -> dict[str, Any]:
@@ -78,7 +87,7 @@ def version_out(version: WorkflowVersion) -> VersionOut:
     return VersionOut(
         workflow_id=version.workflow_id, version=version.version, defined_at=version.defined_at,
         trigger=_defined_trigger(version.trigger),
-        actions=[ActionOut(**a.model_dump(mode="json")) for a in actions],
+        actions=[action_out(a) for a in actions],
     )
 
 

@@ -3,11 +3,17 @@
 The scheduler polls at least every `SCHEDULER_INTERVAL`; this stream lets it wake at once for
 a run that became due sooner (a new workflow, a release, a retry), so it never waits a whole
 interval. A server without change streams (a standalone mongod) leaves polling alone.
+
+It stops on `stop()`, between two waits of at most `max_await_ms`, and is never cancelled:
+on Python 3.11 a cancellation of a PyMongo operation can be swallowed (an `asyncio.wait_for`
+race inside the driver), after which a stream read in a loop runs on forever and the
+scheduler's shutdown hangs (reproduced under load; `tests/unit/test_scheduler_wakeups.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -43,16 +49,21 @@ MAX_RETRY_DELAY_S = 10.0
 class MongoNextRunWatch:
     """NextRunWatch on a change stream of the `workflows` collection."""
 
-    def __init__(self, collection: AsyncCollection[Doc], *, max_await_ms: int = 1000) -> None:
+    def __init__(self, collection: AsyncCollection[Doc], *, max_await_ms: int = 500) -> None:
         self._col = collection
         self._max_await_ms = max_await_ms
+        self._stopping = asyncio.Event()
         self.available = True
 
+    def stop(self) -> None:
+        """End `run` after the read in progress (at most `max_await_ms`)."""
+        self._stopping.set()
+
     async def run(self, on_next_run: Callable[[datetime], None]) -> None:
-        """Report each next_run written, until cancelled; resume after transient errors."""
+        """Report each next_run written, until `stop()`; resume after transient errors."""
         resume_token: Mapping[str, Any] | None = None
         delay_s = 0.5
-        while True:
+        while not self._stopping.is_set():
             try:
                 async with await self._col.watch(
                     NEXT_RUN_PIPELINE, resume_after=resume_token,
@@ -60,9 +71,11 @@ class MongoNextRunWatch:
                 ) as stream:
                     log.info("watching next_run changes", resumed=resume_token is not None)
                     delay_s = 0.5
-                    async for change in stream:
+                    while stream.alive and not self._stopping.is_set():
+                        change = await stream.try_next()  # None after max_await_ms
                         resume_token = stream.resume_token
-                        on_next_run(change["next_run"])
+                        if change is not None:
+                            on_next_run(change["next_run"])
             except OperationFailure as exc:
                 if exc.code in NOT_A_REPLICA_SET:
                     self.available = False
@@ -71,12 +84,16 @@ class MongoNextRunWatch:
                     return
                 if exc.code in HISTORY_LOST:
                     resume_token = None  # the oplog moved on: start from now; polling covers
-                delay_s = await _pause(exc, delay_s)
+                delay_s = await self._pause(exc, delay_s)
             except PyMongoError as exc:
-                delay_s = await _pause(exc, delay_s)
+                delay_s = await self._pause(exc, delay_s)
 
-
-async def _pause(exc: Exception, delay_s: float) -> float:
-    log.warning("change stream interrupted; resuming", error=repr(exc), retry_in_s=delay_s)
-    await asyncio.sleep(delay_s)
-    return min(delay_s * 2, MAX_RETRY_DELAY_S)
+    async def _pause(self, exc: Exception, delay_s: float) -> float:
+        """Wait `delay_s` (or until `stop()`) before resuming; the next, longer delay."""
+        if self._stopping.is_set():
+            return delay_s
+        log.warning("change stream interrupted; resuming", error=repr(exc), retry_in_s=delay_s)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay_s):
+                await self._stopping.wait()
+        return min(delay_s * 2, MAX_RETRY_DELAY_S)

@@ -41,7 +41,8 @@ class ExecutionRepository(Protocol):
 
         `execution` is a cancelled one (status, `finished_at`, `reason`). It is inserted when
         no execution has its id; a pending one takes its status, `finished_at` and `reason`
-        (a compare-and-set on `pending`); a finished one stays as it is.
+        and waits for nothing any more (`waiting` cleared; a compare-and-set on `pending`);
+        a finished one stays as it is.
         """
         ...
 

@@ -55,5 +55,9 @@ class NextRunWatch(Protocol):
     """Reports every `trigger.next_run` written to the workflows (e.g. a change stream)."""
 
     async def run(self, on_next_run: Callable[[datetime], None]) -> None:
-        """Call `on_next_run` for each one until cancelled; return if the source is absent."""
+        """Call `on_next_run` for each one until `stop()`; return if the source is absent."""
+        ...
+
+    def stop(self) -> None:
+        """Make `run` return soon, without cancelling what it awaits."""
         ...

@@ -17,6 +17,7 @@ from shared.infra.logs import get_logger
 
 log = get_logger(__name__)
 T = TypeVar("T")
+GRACEFUL_HTTP_S = 5  # requests still open this long after the work stopped are cut
 
 # uvloop and httptools when installed (they are dependencies): measured faster than asyncio's
 # loop and h11 for workflows_svc (bench/serving.py, README "Performance"). uvicorn's "auto"
@@ -58,7 +59,8 @@ async def serve_with_loop(
 ) -> None:
     """Serve `app` and run `work` until a signal or until either ends; then stop both."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                            lifespan="off", loop=LOOP, http=HTTP)
+                            lifespan="off", loop=LOOP, http=HTTP,
+                            timeout_graceful_shutdown=GRACEFUL_HTTP_S)
     server = _Server(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

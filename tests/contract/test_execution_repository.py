@@ -214,6 +214,19 @@ async def test_cancel_settles_a_pending_execution_and_keeps_its_history(repos: R
     assert await repos.executions.cancel(cancelled("e1", finished_at=at(40))) == stored
 
 
+async def test_cancel_of_a_parked_execution_clears_what_it_waited_for(repos: Repos) -> None:
+    parked = execution("e1", waiting={"reason": "delay", "until": at(60), "signal": None})
+    await repos.executions.get_or_create(parked)
+    assert await save(repos, parked, expected_retries=4)
+    stored = await repos.executions.get("e1")
+    assert stored is not None and stored.waiting is not None
+
+    settled = await repos.executions.cancel(cancelled("e1"))
+
+    assert settled.status == ExecutionStatus.CANCELLED and settled.waiting is None
+    assert await repos.executions.get("e1") == settled
+
+
 async def test_cancel_leaves_a_finished_execution_as_it_is(repos: Repos) -> None:
     done = execution("e1", status="ok", finished_at=at(9))
     await repos.executions.get_or_create(done)

@@ -85,3 +85,23 @@ async def test_a_waiting_execution_wakes_into_a_run(repos: Repos) -> None:
     assert (stored.status, stored.trigger.status, stored.trigger.execution_id) == (
         lc.ACTIVE, None, None
     )
+
+
+async def test_a_paused_waiting_execution_wakes_after_resume(repos: Repos) -> None:
+    await repos.workflows.create(manual("pw"))
+    assert await repos.workflows.claim_for_trigger(claim("pw", "e1"))
+    assert await repos.workflows.lock("pw", token="t1", lease_until=at(60)) is not None
+    assert await repos.workflows.apply(lc.WAIT, "pw", {"token": "t1", "wake_at": None})
+    assert await repos.workflows.apply(lc.PAUSE, "pw", {"now": at(2)})
+
+    # A signal while paused: the wake is refused, its wake time set to now instead.
+    assert not await repos.workflows.wake("pw", execution_id="e1", now=at(5), next_run=None)
+    assert await repos.workflows.apply(lc.WAKE_ON_RESUME, "pw", {"execution_id": "e1",
+                                                                 "now": at(5)})
+    assert await repos.workflows.find_waking(at(10), after=None, limit=10) == []
+
+    assert not await repos.workflows.apply(lc.RESUME, "pw", {"next_run": None})
+    assert await repos.workflows.apply(lc.RESUME_IN_PROGRESS, "pw", {})
+    [due] = await repos.workflows.find_waking(at(10), after=None, limit=10)
+    assert (due.workflow_id, due.execution_id, due.next_run) == ("pw", "e1", at(5))
+    assert await repos.workflows.wake("pw", execution_id="e1", now=at(10), next_run=None)

@@ -5,6 +5,7 @@ its execution with its payload, a signal timeout fails the action."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
@@ -148,13 +149,16 @@ async def test_a_delay_holds_no_runner_slot(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_signal_wakes_its_execution_with_its_payload(
-    client: httpx.AsyncClient, one_slot_stack: Stack, mongo_url: str,
+    client: httpx.AsyncClient, one_slot_stack: Stack, mongo_url: str, target: TargetServer,
 ) -> None:
     workflow_id = unique_id("e2e-signal")
     await create_and_trigger(client, workflow_id, [
         log("before"),
         {"type": "wait-for-signal", "name": "approval", "signal": "approved", "timeout": "1h"},
-        log("after"),
+        {"type": "http-request", "method": "POST", "url": f"{target.url}/echo?wf={workflow_id}",
+         "body": {"approved_by": "${actions.approval.signal.by}",
+                  "first": "${actions.approval.signal.items[0]}",
+                  "note": "by ${actions.approval.signal.by}"}},
     ])
     execution = await parked_execution(client, workflow_id)
     url = f"/executions/{execution['id']}/signals"
@@ -172,6 +176,9 @@ async def test_a_signal_wakes_its_execution_with_its_payload(
     assert done["status"] == "ok"
     [run] = (await record(one_slot_stack, mongo_url, done["id"]))["actions"]["approval"]["runs"]
     assert run["signal"] == payload and run["status"] == "ok"
+    # The next action used the payload: whole-string references keep their JSON types.
+    [got] = [r for r in target.received_at("/echo") if r.query.get("wf") == workflow_id]
+    assert json.loads(got.body) == {"approved_by": "ann", "first": 1, "note": "by ann"}
     again = await client.post(f"{url}/approved", json=payload)
     assert again.status_code == 409, again.text
 
@@ -186,3 +193,41 @@ async def test_a_signal_timeout_fails_the_action(client: httpx.AsyncClient) -> N
     runs = done["executed_actions"]
     assert [r["action_id"] for r in runs] == [1] * 4
     assert all(r["status"] == "failed" and "timed out after 1s" in r["logs"] for r in runs)
+
+
+async def test_cancel_of_a_parked_delay_is_at_once_and_releases_the_workflow(
+    client: httpx.AsyncClient,
+) -> None:
+    workflow_id = unique_id("e2e-cancel-delay")
+    await create_and_trigger(client, workflow_id, [
+        log("before"), {"type": "delay", "duration": "1h"}, log("after"),
+    ])
+    execution = await parked_execution(client, workflow_id)
+    assert execution["waiting"]["reason"] == "delay"
+
+    answer = await client.post(f"/executions/{execution['id']}/cancel")
+
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["waiting"]) == ("cancelled", None)
+    assert (await workflow(client, workflow_id))["trigger"]["status"] is None
+    again = await client.post(f"/workflows/{workflow_id}/trigger")
+    assert again.status_code == 200, "released: it runs again"
+
+
+async def test_a_signal_sent_while_paused_wakes_the_execution_after_resume(
+    client: httpx.AsyncClient,
+) -> None:
+    workflow_id = unique_id("e2e-paused-signal")
+    await create_and_trigger(client, workflow_id, [
+        {"type": "wait-for-signal", "name": "go", "signal": "go", "timeout": "1h"}, log("after"),
+    ])
+    execution = await parked_execution(client, workflow_id)
+    assert (await client.post(f"/workflows/{workflow_id}/pause")).status_code == 200
+    sent = await client.post(f"/executions/{execution['id']}/signals/go", json={"n": 1})
+    assert sent.status_code == 200, sent.text
+    got = (await client.get(f"/executions/{execution['id']}")).json()
+    assert got["status"] == "pending", "paused: delivered but not woken"
+
+    assert (await client.post(f"/workflows/{workflow_id}/resume")).status_code == 200
+    [done] = await wait_finished(client, workflow_id, timeout_s=20)
+    assert done["status"] == "ok"

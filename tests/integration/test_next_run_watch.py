@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +55,31 @@ async def test_reports_next_run_from_inserts_dotted_and_whole_updates(mongo_db: 
         assert written() == slots
         assert watch.available
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        watch.stop()
+        await asyncio.wait_for(task, 15)
+
+
+async def test_stop_ends_the_watch_within_its_max_await_under_load(mongo_db: Db) -> None:
+    """`stop()` ends `run` without a cancellation (see the module), also while other
+    operations of the same client contend for its connections."""
+    col = mongo_db[f"workflows_{uuid.uuid4().hex[:6]}"]
+    await col.insert_one({"workflow_id": "seed", "n": 0})
+    busy = True
+
+    async def load() -> None:
+        while busy:
+            await col.find_one_and_update({"workflow_id": "seed"}, {"$inc": {"n": 1}})
+
+    loaders = [asyncio.create_task(load()) for _ in range(16)]
+    try:
+        for _ in range(5):
+            watch = MongoNextRunWatch(col, max_await_ms=100)
+            task = asyncio.create_task(watch.run(lambda _: None))
+            await asyncio.sleep(0.2)  # a read in progress (no event to wait for: none written)
+            watch.stop()
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done, "the watch did not stop"
+            task.result()
+    finally:
+        busy = False
+        await asyncio.gather(*loaders)

@@ -240,3 +240,18 @@ async def test_publish_failure_is_503_and_undoes_the_claim(
     retried = await trigger(api)
     assert retried.status_code == 200, retried.text
     assert [r.workflow_id for r in publisher.published] == ["wf"]
+
+
+async def test_the_answer_names_the_execution_it_started_in_location(
+    api: httpx.AsyncClient, wf: str, publisher: InMemoryPublisher,
+) -> None:
+    first = await trigger(api)
+    [request] = publisher.published
+
+    assert first.json() == TRIGGERED, "the v1 body is unchanged"
+    assert first.headers["location"] == f"/executions/{request.execution_id}"
+    second = await trigger(api)  # still running: refused, naming nothing
+    assert second.status_code == 409 and "location" not in second.headers
+    doc = (await api.get("/openapi.json")).json()
+    answer = doc["paths"]["/workflows/{workflow_id}/trigger"]["post"]["responses"]["200"]
+    assert "Location" in answer["headers"]

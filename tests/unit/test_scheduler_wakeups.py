@@ -1,4 +1,5 @@
-"""The scheduler wakes at once for a run written while it sleeps (change-stream nudges)."""
+"""The scheduler wakes at once for a run written while it sleeps (change-stream nudges), and
+stops its watch without cancelling it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
+import pytest
+
+from scheduler_svc import scheduler as scheduler_module
 from scheduler_svc.wakeups import WakeUps
 from shared.adapters.memory import InMemoryPublisher
 from tests.fakes import Harness, periodic_workflow
@@ -22,11 +26,15 @@ class FeedWatch:
     def __init__(self) -> None:
         self._callback: Callable[[datetime], None] | None = None
         self.opened = asyncio.Event()
+        self.stopping = asyncio.Event()
 
     async def run(self, on_next_run: Callable[[datetime], None]) -> None:
         self._callback = on_next_run
         self.opened.set()
-        await asyncio.Event().wait()  # until cancelled, like a stream
+        await self.stopping.wait()
+
+    def stop(self) -> None:
+        self.stopping.set()
 
     def emit(self, next_run: datetime) -> None:
         assert self._callback is not None
@@ -70,3 +78,47 @@ async def test_a_later_nudge_does_not_cut_the_sleep_short() -> None:
     assert not stopped.done()
     wakeups.stop()
     await asyncio.wait_for(stopped, DEADLINE_S)
+
+
+class SwallowingWatch(FeedWatch):
+    """A watch whose read swallows a cancellation, as a PyMongo read can on Python 3.11."""
+
+    async def run(self, on_next_run: Callable[[datetime], None]) -> None:
+        self.opened.set()
+        while not self.stopping.is_set():
+            try:
+                await self.stopping.wait()
+            except asyncio.CancelledError:
+                continue  # the driver's race: the cancellation is lost, the read goes on
+
+
+class DeafWatch(FeedWatch):
+    """A watch that does not hear `stop()` (a read stuck on an unreachable server)."""
+
+    def stop(self) -> None:
+        pass
+
+
+async def test_stopping_does_not_rely_on_cancelling_the_watch() -> None:
+    watch = SwallowingWatch()
+    scheduler = Harness().scheduler(InMemoryPublisher(), interval_s=LONG_INTERVAL_S, watch=watch)
+    task = asyncio.create_task(scheduler.run())
+    await asyncio.wait_for(watch.opened.wait(), DEADLINE_S)
+    scheduler.stop()
+    done, _ = await asyncio.wait({task}, timeout=DEADLINE_S)  # never cancels: it would hang
+    watch.stop()  # ends the read whatever happened (the test must not hang)
+    assert done, "the scheduler waited on a watch that lost its cancellation"
+
+
+async def test_a_watch_that_does_not_stop_is_left_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scheduler_module, "WATCH_STOP_TIMEOUT_S", 0.05)
+    watch = DeafWatch()
+    scheduler = Harness().scheduler(InMemoryPublisher(), interval_s=LONG_INTERVAL_S, watch=watch)
+    task = asyncio.create_task(scheduler.run())
+    await asyncio.wait_for(watch.opened.wait(), DEADLINE_S)
+    scheduler.stop()
+    await asyncio.wait_for(task, DEADLINE_S)
+    assert not watch.stopping.is_set()
+    watch.stopping.set()  # let the left-behind read end with the test

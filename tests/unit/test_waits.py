@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from shared.actions import Action, DelayAction, LogAction, WaitForSignalAction
+from shared.adapters.memory_versions import InMemoryVersions
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import (
     ActionStatus,
@@ -20,6 +21,7 @@ from shared.domain.models import (
     WorkflowStatus,
 )
 from tests.fakes import Harness, ScriptedActionRunner
+from workflows_svc.lifecycle_service import LifecycleService
 from workflows_svc.service import WorkflowService
 
 
@@ -117,3 +119,51 @@ async def test_a_signal_timeout_fails_the_action() -> None:
     assert runner.ran == [1]
     with pytest.raises(Conflict):
         await api(h).signals().deliver(parked.id, "go", {})
+
+
+def lifecycle_of(h: Harness) -> LifecycleService:
+    return LifecycleService(workflows=h.workflows, versions=InMemoryVersions(), clock=h.clock,
+                            definitions=api(h))
+
+
+async def test_a_signal_sent_while_paused_wakes_the_execution_once_resumed() -> None:
+    h = Harness()
+    await h.add(chain("ps", h, WaitForSignalAction(action_id=2, name="approval",
+                                                   signal="approved", timeout="1h")))
+    runner = ScriptedActionRunner()
+    parked = await h.worker(runner).run(await h.trigger("ps"))
+    assert parked is not None and parked.waiting is not None
+    await lifecycle_of(h).pause("ps")
+    published = len(h.publisher.published)
+
+    assert await api(h).signals().deliver(parked.id, "approved", {"by": "ann"}) == "approval"
+    assert h.publisher.published[published:] == [], "paused: not dispatched"
+    h.clock.advance(1)
+    assert await h.dispatch_due() == [], "paused: the scheduler does not wake it either"
+
+    await lifecycle_of(h).resume("ps")
+    [wake] = await h.dispatch_due()  # long before the signal's 1 h timeout
+    assert wake.execution_id == parked.id
+    done = await h.worker(runner).run(wake)
+    assert done is not None and done.status == ExecutionStatus.OK
+    [run] = done.actions["approval"].runs
+    assert run.signal == {"by": "ann"} and run.status.value == "ok"
+
+
+async def test_a_delay_due_while_paused_wakes_once_resumed() -> None:
+    h = Harness()
+    await h.add(chain("pd", h, DelayAction(action_id=2, duration="10s")))
+    runner = ScriptedActionRunner()
+    parked = await h.worker(runner).run(await h.trigger("pd"))
+    assert parked is not None and parked.waiting is not None
+    await lifecycle_of(h).pause("pd")
+    h.clock.advance(30)
+    assert await h.dispatch_due() == [], "paused: its due delay waits"
+
+    await lifecycle_of(h).resume("pd")
+    workflow = await h.workflows.get("pd")
+    assert workflow is not None and workflow.trigger.status == TriggerStatus.WAITING
+    [wake] = await h.dispatch_due()
+    done = await h.worker(runner).run(wake)
+    assert done is not None and done.status == ExecutionStatus.OK
+    assert runner.ran == [1, 3]

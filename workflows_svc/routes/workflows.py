@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -72,15 +72,27 @@ async def archive_workflow(workflow_id: str, service: ServiceDep) -> Response:
     return Response(status_code=204)
 
 
+# The body stays v1's; the execution it started is named by a header (SPEC 12's resources).
+_LOCATION = {
+    "description": "the execution it started: `/executions/{id}`",
+    "schema": {"type": "string", "example": "/executions/0b7f3c1e-5d2a-4e8b-9a51-2f6d0c4e7a19"},
+}
+_TRIGGERED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "triggered", "headers": {"Location": _LOCATION}},
+}
+
+
 @router.post(
     "/{workflow_id}/trigger", response_model=TriggeredOut,
-    responses=error_responses(400, 404, 409, 429, 503),
+    responses={**_TRIGGERED, **error_responses(400, 404, 409, 429, 503)},
 )
 async def trigger_workflow(
-    workflow_id: str, service: ServiceDep, body: TriggerBody | None = None
+    workflow_id: str, service: ServiceDep, response: Response, body: TriggerBody | None = None
 ) -> TriggeredOut:
-    """Run a manual workflow now; the optional body's `input` is checked against `inputs`."""
-    await service.trigger(workflow_id, None if body is None else body.input)
+    """Run a manual workflow now; the optional body's `input` is checked against `inputs`.
+    The `Location` header names the execution started."""
+    execution_id = await service.trigger(workflow_id, None if body is None else body.input)
+    response.headers["Location"] = f"/executions/{execution_id}"
     return TriggeredOut()
 
 

@@ -182,6 +182,14 @@ WAKE = Transition(
     (Set(STATUS, SCHEDULED), Set(SCHEDULED_AT, Param("now")), Set(TRIGGER_STATUS, BUSY),
      Set(NEXT_RUN, Param("next_run"))),
 )
+# A signal delivered while its workflow is paused (WAKE is refused): its wake falls due now,
+# so once resumed (RESUME_IN_PROGRESS keeps the next run) the scheduler's WAKING finds it.
+WAKE_ON_RESUME = Transition(
+    "wake on resume",
+    (is_null(ARCHIVED_AT), not_null(PAUSED_AT), eq(TRIGGER_STATUS, WAITING),
+     eq(EXECUTION_ID, Param("execution_id"))),
+    (Set(NEXT_RUN, Param("now")),),
+)
 # Cancelling an execution that waits (backoff, delay, signal) releases its workflow at once.
 CANCEL_WAITING = Transition(
     "cancel waiting execution",
@@ -218,7 +226,7 @@ REDEFINE_IN_PROGRESS = _redefine("redefine with an execution in progress",
 TRANSITIONS = (
     CLAIM_TRIGGER, CLAIM_TRIGGER_RATED, UNDO_TRIGGER_IN_WINDOW, UNDO_TRIGGER, CLAIM_DUE,
     PASS_DUE, REFRESH_SCHEDULED, LOCK_FOR_RUN, EXTEND_LEASE, RELEASE, RECOVER_LOCK, ARCHIVE_IDLE,
-    ARCHIVE, CLEAR_ARCHIVED_EXECUTION, PAUSE, RESUME, WAIT, WAKE, CANCEL_WAITING,
+    ARCHIVE, CLEAR_ARCHIVED_EXECUTION, PAUSE, RESUME, WAIT, WAKE, WAKE_ON_RESUME, CANCEL_WAITING,
     RESUME_IN_PROGRESS, CLAIM_RETRY, REDEFINE_IDLE, REDEFINE_IN_PROGRESS,
 )
 
