@@ -45,6 +45,9 @@ class WorkflowCreate(_Strict):
         alias="workflowId", json_schema_extra={"pattern": WORKFLOW_ID},
         description="1-200 characters, no '/' and no control character (U+0000-U+001F)",
     )
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        None, description="free text, optional (SPEC 9)"
+    )
     trigger: TriggerField
     actions: list[ActionIn] = Field(min_length=1, max_length=100)
     retry: RetrySpec | None = Field(None, description="absent: 4 attempts, 4/9/16 s apart")
@@ -66,7 +69,7 @@ class WorkflowCreate(_Strict):
     def to_definition(self) -> WorkflowDefinition:
         """The domain value the service checks and stores; actions numbered from 1."""
         return WorkflowDefinition(
-            workflow_id=self.workflow_id,
+            workflow_id=self.workflow_id, description=self.description,
             trigger=self.trigger.to_spec(),
             actions=[a.to_action(i) for i, a in enumerate(self.actions, start=1)],
             retry=self.retry,
@@ -169,6 +172,7 @@ class WorkflowOut(BaseModel):
     seconds_to_next_run: float
     version: int = Field(1, description="the definition's version: 1, +1 per PUT")
     paused_at: datetime | None = Field(None, description="set while paused (not dispatched)")
+    description: str | None = Field(None, description="the definition's free text")
     updated_at: datetime | None = Field(None, description="when the last PUT replaced it")
 
 

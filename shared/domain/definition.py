@@ -36,6 +36,7 @@ class WorkflowDefinition:
     inputs: dict[str, InputSpec] | None = None
     overlap: str | None = None  # "skip" | "buffer_one"; None: skip
     catchup_window: str | None = None  # a duration; None: "1h"
+    description: str | None = None  # free text (SPEC 9)
 
     def __post_init__(self) -> None:
         check_graph(self.actions)

@@ -102,6 +102,7 @@ class Workflow(_Model):
     actions: list[Action]
     retry: RetrySpec | None = None  # SPEC 9; absent: the v1 policy
     inputs: dict[str, InputSpec] | None = None  # SPEC 9: declared inputs
+    description: str | None = None  # SPEC 9: free text
     archived_at: datetime | None = None
     paused_at: datetime | None = None  # SPEC 12: not dispatched while set
     scheduled_at: datetime | None = None

@@ -290,3 +290,25 @@ async def test_chunked_body_over_limit_is_413_and_not_stored(
     assert response.status_code == 413, response.text
     assert "error" in response.json()
     assert await nothing_stored(workflows)
+
+
+async def test_a_description_is_kept_shown_and_replaced_by_a_put(
+    api: httpx.AsyncClient, workflows: InMemoryWorkflowRepository,
+) -> None:
+    """SPEC 9: `description` is optional free text; v1 definitions show it as null."""
+    assert (await api.post("/workflows", json=body(workflowId="plain"))).status_code == 201
+    assert (await api.get("/workflows/plain")).json()["description"] is None
+
+    created = await api.post("/workflows", json=body(description="nightly report for acme"))
+    assert created.status_code == 201, created.text
+    stored = await workflows.get("wf")
+    assert stored is not None and stored.description == "nightly report for acme"
+    assert (await api.get("/workflows/wf")).json()["description"] == "nightly report for acme"
+
+    replaced = await api.put("/workflows/wf", json=body(description="for acme and globex"))
+    assert replaced.status_code == 200, replaced.text
+    assert (await api.get("/workflows/wf")).json()["description"] == "for acme and globex"
+
+    too_long = await api.post("/workflows", json=body(workflowId="long", description="x" * 2001))
+    assert too_long.status_code == 400 and "description" in too_long.json()["error"]
+    assert await workflows.get("long") is None
