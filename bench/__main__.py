@@ -23,6 +23,7 @@ from bench import (
     commands,
     cost,
     drive,
+    graphs,
     httpclients,
     latency,
     machine,
@@ -34,6 +35,7 @@ from bench import (
     scaleout,
     serving,
     throughput,
+    waits,
 )
 from bench.config import FULL, PARTS, SMOKE, non_defaults, service_env
 from bench.infra import Context
@@ -44,7 +46,7 @@ RUNNERS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "ceilings": ceilings.run, "commands": commands.run, "throughput": throughput.run,
     "latency": latency.run, "overload": overload.run, "serving": serving.run,
     "httpclients": httpclients.run, "scaleout": scaleout.run, "cost": cost.run,
-    "precision": precision.run, "scale": scale.run,
+    "precision": precision.run, "scale": scale.run, "fanout": graphs.run, "waits": waits.run,
 }
 ALWAYS = ("ceilings", "commands")
 
@@ -129,6 +131,8 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
         plots.latency(results["latency"], args.out / "latency.png")
     if "precision" in results:
         plots.lateness(results["precision"], args.out / "lateness.png")
+    if "waits" in results:
+        plots.waits(results["waits"], args.out / "waits.png")
     path = report.write(results, args.out)
     print(path.read_text())
     print(f"[bench] report: {path}")

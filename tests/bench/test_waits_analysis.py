@@ -1,0 +1,30 @@
+"""The delay part's arithmetic: waiting at once, lateness, RSS while they wait."""
+
+from __future__ import annotations
+
+from bench.waits import analyse, peak_waiting, waiting_at
+
+MB = 1024 * 1024
+
+
+def test_peak_waiting_is_the_sweep_over_the_delay_runs() -> None:
+    runs = [(0.0, 10.0), (1.0, 11.0), (2.0, 12.0), (20.0, 30.0)]
+
+    assert peak_waiting(runs) == (3, (2.0, 10.0))
+    assert waiting_at(runs, [0.5, 5.0, 10.5, 15.0, 25.0, 31.0]) == [1, 3, 2, 0, 1, 0]
+
+
+def test_lateness_is_finish_minus_start_plus_delay_and_rss_is_read_near_the_peak() -> None:
+    runs = [(100.0, 110.05), (100.5, 110.6), (101.0, 111.25)]
+    rss = [(99.0, 50 * MB), (101.5, 60 * MB), (105.0, 61 * MB), (111.0, 58 * MB),
+           (112.0, 55 * MB)]
+
+    result = analyse(runs, 10.0, rss, burst_at=100.0)
+
+    assert result["lateness_ms"]["p50"] == 100.0
+    assert result["max_ms"] == 250.0
+    assert result["peak_waiting"] == 3
+    assert result["rss_before_mb"] == 50.0
+    assert result["rss_waiting_mb"] == 60.5  # the samples at 101.5 and 105.0 s
+    assert result["rss_growth_mb"] == 10.5
+    assert result["rss_after_mb"] == 55.0
