@@ -61,10 +61,12 @@ def waits_section(r: dict[str, Any]) -> list[str]:
                     load(x.get("machine"))]]),
         "Lateness = the delay run's finished_at - (its started_at + duration), from the "
         "execution records: the scheduler's wake (change stream + tick), Kafka and the "
-        "runner's claim. RSS: the runner process, sampled every 0.1 s; before = after a "
-        "warm-up of `log` executions, before the burst; waiting = median while at least 90 % "
-        f"of the most waiting at once were waiting ({x.get('near_peak_s')} s); drift = last "
-        "- first sample of those.", "",
+        "runner's claim. The scheduler's share (`scheduler_dispatches_total{kind=\"wake\"}` "
+        "polled every 50 ms: when it first reached k, minus the k-th due time): "
+        f"{pcts(x.get('scheduler_wake_lag_ms'))} ms. RSS: the runner process, sampled every "
+        "0.1 s; before = after a warm-up of `log` executions, before the burst; waiting = "
+        "median while at least 90 % of the most waiting at once were waiting "
+        f"({x.get('near_peak_s')} s); drift = last - first sample of those.", "",
         f"CPU ms per delayed execution: {cpu(x)}.", "",
         "![waits](waits.png)", "",
     ]

@@ -12,8 +12,10 @@ with a few `log` executions first, so its RSS baseline is that of a runner that 
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import statistics
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,7 @@ from bench.throughput import executions_total, ids_of, seed, wait_done
 KEY = "wait"          # the delay action's name (bench.seed.delay_action)
 TIMELINE_POINTS = 400  # RSS / waiting samples kept for the plot
 RSS_INTERVAL_S = 0.1
+WAKE_POLL_S = 0.05
 NEAR_PEAK = 0.9        # "while they wait": RSS samples while >= 90 % of the peak waited
 
 
@@ -42,6 +45,8 @@ async def run(ctx: Context) -> dict[str, Any]:
     await insert(system.db, (manual_doc(f"{prefix}-{i:06d}", action, now) for i in range(n)))
     ok_before = await _ok_total(ctx, system)
     sampler = RssSampler(system.runner.proc.pid, interval_s=RSS_INTERVAL_S).start()  # type: ignore[union-attr]
+    wakes: list[tuple[float, float]] = []
+    polling = asyncio.create_task(_poll_wakes(ctx, system, wakes))
     measure = ctx.measure(system.processes())
     try:
         load = await triggers(system.apis, prefix, n, concurrency=TRIGGER_CONCURRENCY)
@@ -59,6 +64,8 @@ async def run(ctx: Context) -> dict[str, Any]:
         await wait_for(released, timeout_s=60, interval_s=0.25, what="workflows released")
     finally:
         sampler.stop()
+        polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
     cpu = measure.done(accepted, load)
     runs = await _delay_runs(system, ids_of(prefix, n))
     await system.reset()
@@ -66,8 +73,35 @@ async def run(ctx: Context) -> dict[str, Any]:
         "n": n, "delay_s": delay_s, "accepted": accepted, "statuses": load.statuses(),
         "generator": load.generator, "generator_notes": load.notes,
         "trigger_s": round(load.ended - load.started, 2),
-        **analyse(runs, delay_s, sampler.samples, load.started), **cpu,
+        **analyse(runs, delay_s, sampler.samples, load.started),
+        "scheduler_wake_lag_ms": wake_lag_ms(runs, delay_s, wakes), **cpu,
     }
+
+
+async def _poll_wakes(ctx: Context, system: System, out: list[tuple[float, float]]) -> None:
+    """(time, scheduler_dispatches_total{kind="wake"}) every WAKE_POLL_S, until cancelled."""
+    while True:
+        samples = await scrape(ctx.http, system.scheduler.url)
+        out.append((time.time(), metric(samples, "scheduler_dispatches_total", kind="wake")))
+        await asyncio.sleep(WAKE_POLL_S)  # pacing of the sampling, not a synchronisation
+
+
+def wake_lag_ms(runs: list[tuple[float, float]], delay_s: float,
+                wakes: list[tuple[float, float]]) -> dict[str, Any]:
+    """The scheduler's share of the lateness: when its wake counter first reached k, minus
+    the k-th due time (it wakes in due order); resolution WAKE_POLL_S plus a scrape."""
+    if not wakes or not runs:
+        return percentiles([])
+    base = wakes[0][1]
+    dues = sorted(start + delay_s for start, _ in runs)
+    times = [t for t, _ in wakes]
+    counts = [c - base for _, c in wakes]
+    lags = []
+    for k, due in enumerate(dues, start=1):
+        i = bisect.bisect_left(counts, k)
+        if i < len(times):
+            lags.append((times[i] - due) * 1000)
+    return percentiles(lags)
 
 
 async def _warm_up(ctx: Context, system: System, n: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.waits import analyse, peak_waiting, waiting_at
+from bench.waits import analyse, peak_waiting, wake_lag_ms, waiting_at
 
 MB = 1024 * 1024
 
@@ -28,3 +28,13 @@ def test_lateness_is_finish_minus_start_plus_delay_and_rss_is_read_near_the_peak
     assert result["rss_waiting_mb"] == 60.5  # the samples at 101.5 and 105.0 s
     assert result["rss_growth_mb"] == 10.5
     assert result["rss_after_mb"] == 55.0
+
+
+def test_the_scheduler_lag_is_when_its_wake_count_reached_k_minus_the_kth_due_time() -> None:
+    runs = [(0.0, 10.5), (1.0, 11.5)]  # due at 10.0 and 11.0
+    wakes = [(9.9, 7.0), (10.1, 7.0), (10.2, 8.0), (11.3, 9.0)]  # 7 woken before
+
+    lag = wake_lag_ms(runs, 10.0, wakes)
+
+    assert lag["n"] == 2
+    assert lag["p50"] == 200.0 and lag["max"] == 300.0
