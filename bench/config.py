@@ -44,7 +44,7 @@ class Sizes:
     precision_s: float
     fanout_n: int                # executions of the 1 -> 8 http-request -> 1 graph
     waits_n: int                 # executions parked in `delay` at once
-    waits_delay_s: int           # their delay (longer than the burst takes to park them all)
+    waits_delay_s: int           # their shortest delay (longer when parking them all is slower)
     waits_warmup_n: int          # `log` executions through the runner before its RSS baseline
 
 
@@ -59,7 +59,7 @@ FULL = Sizes(
     scaleout_runners=(1, 2, 3), scaleout_n=3000, scaleout_api_fill=True,
     cost_levels=(1000, 10_000, 100_000), cost_executions_per_workflow=10, cost_samples=200,
     scale_sizes=(1000, 10_000, 50_000), scale_cap_s=120, precision_workflows=50,
-    precision_interval_s=2, precision_s=60, fanout_n=1000, waits_n=10_000, waits_delay_s=60,
+    precision_interval_s=2, precision_s=60, fanout_n=1000, waits_n=10_000, waits_delay_s=20,
     waits_warmup_n=500,
 )
 SMOKE = Sizes(

@@ -59,6 +59,10 @@ def waits_section(r: dict[str, Any]) -> list[str]:
                     f"{x.get('rss_after_mb')} / {x.get('rss_peak_mb')}",
                     x.get("rss_growth_mb"), x.get("rss_plateau_drift_mb"),
                     load(x.get("machine"))]]),
+        f"The delay: at least {x.get('delay_min_s')} s, and twice the time parking all "
+        f"{x['n']:,} takes at the warm-up's {x.get('warm_up_per_s')} executions/s (so the "
+        "first wakes after the last parked); all waiting at once: "
+        f"{'yes' if x.get('all_waited_at_once') else '**no**'}.", "",
         "Lateness = the delay run's finished_at - (its started_at + duration), from the "
         "execution records: the scheduler's wake (change stream + tick), Kafka and the "
         "runner's claim. The scheduler's share (`scheduler_dispatches_total{kind=\"wake\"}` "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import math
 import statistics
 import time
 import uuid
@@ -24,21 +25,31 @@ from bench.config import TRIGGER_CONCURRENCY
 from bench.drive import triggers
 from bench.infra import Context, System
 from bench.probes import RssSampler, mb, metric, percentiles, scrape, wait_for
-from bench.seed import count_unreleased, delay_action, insert, log_action, manual_doc, utcnow
-from bench.throughput import executions_total, ids_of, seed, wait_done
+from bench.seed import (
+    count_unreleased,
+    delay_action,
+    executions_of,
+    insert,
+    log_action,
+    manual_doc,
+    utcnow,
+)
+from bench.throughput import executions_total, ids_of, rates, seed, wait_done
 
 KEY = "wait"          # the delay action's name (bench.seed.delay_action)
 TIMELINE_POINTS = 400  # RSS / waiting samples kept for the plot
 RSS_INTERVAL_S = 0.1
 WAKE_POLL_S = 0.05
+PARK_MARGIN = 2.0      # delay >= this x the estimated time to park them all
 NEAR_PEAK = 0.9        # "while they wait": RSS samples while >= 90 % of the peak waited
 
 
 async def run(ctx: Context) -> dict[str, Any]:
     system = await ctx.system()
     await system.reset()
-    await _warm_up(ctx, system, ctx.sizes.waits_warmup_n)
-    n, delay_s = ctx.sizes.waits_n, ctx.sizes.waits_delay_s
+    warm_per_s = await _warm_up(ctx, system, ctx.sizes.waits_warmup_n)
+    n = ctx.sizes.waits_n
+    delay_s = delay_for(n, ctx.sizes.waits_delay_s, warm_per_s)
     prefix = f"wait-{uuid.uuid4().hex[:6]}"
     now = utcnow()
     action = delay_action(f"{delay_s}s")
@@ -70,7 +81,8 @@ async def run(ctx: Context) -> dict[str, Any]:
     runs = await _delay_runs(system, ids_of(prefix, n))
     await system.reset()
     return {
-        "n": n, "delay_s": delay_s, "accepted": accepted, "statuses": load.statuses(),
+        "n": n, "delay_s": delay_s, "delay_min_s": ctx.sizes.waits_delay_s,
+        "warm_up_per_s": warm_per_s, "accepted": accepted, "statuses": load.statuses(),
         "generator": load.generator, "generator_notes": load.notes,
         "trigger_s": round(load.ended - load.started, 2),
         **analyse(runs, delay_s, sampler.samples, load.started),
@@ -104,14 +116,27 @@ def wake_lag_ms(runs: list[tuple[float, float]], delay_s: float,
     return percentiles(lags)
 
 
-async def _warm_up(ctx: Context, system: System, n: int) -> None:
+def delay_for(n: int, minimum_s: int, warm_per_s: float | None) -> int:
+    """The delay: `minimum_s`, or longer when parking n executions at the warm-up's rate
+    would take more than half of it (then the first would wake before the last parked,
+    and the wakes would queue behind the parks: the runner's backlog, not lateness)."""
+    if not warm_per_s:
+        return minimum_s
+    return max(minimum_s, math.ceil(PARK_MARGIN * n / warm_per_s))
+
+
+async def _warm_up(ctx: Context, system: System, n: int) -> float | None:
+    """`log` executions through API and runner; their executions/s (None: none ran)."""
     if n <= 0:
-        return
+        return None
     prefix = await seed(system, "warm", log_action(), n)
     before = await executions_total(ctx, system)
     load = await triggers(system.apis, prefix, n, concurrency=TRIGGER_CONCURRENCY)
     await wait_done(ctx, system, before, len(load.accepted))
+    execs = await executions_of(system.db, ids_of(prefix, n))
     await system.reset()
+    rate = rates(execs, len(load.accepted), load.started).get("e2e_per_s")
+    return float(rate) if rate else None
 
 
 async def _ok_total(ctx: Context, system: System) -> float:
@@ -150,7 +175,7 @@ def analyse(runs: list[tuple[float, float]], delay_s: float,
     every = [b for _, b in rss]
     ends = sorted(end for _, end in runs)
     result: dict[str, Any] = {
-        "finished": len(runs), "peak_waiting": peak,
+        "finished": len(runs), "peak_waiting": peak, "all_waited_at_once": peak == len(runs),
         "plateau_s": round(plateau[1] - plateau[0], 2) if plateau else None,
         "near_peak_s": round(len(during) * RSS_INTERVAL_S, 1),
         "park_span_s": round(max(s for s, _ in runs) - min(s for s, _ in runs), 2)

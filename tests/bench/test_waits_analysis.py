@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.waits import analyse, peak_waiting, wake_lag_ms, waiting_at
+from bench.waits import analyse, delay_for, peak_waiting, waiting_at, wake_lag_ms
 
 MB = 1024 * 1024
 
@@ -38,3 +38,9 @@ def test_the_scheduler_lag_is_when_its_wake_count_reached_k_minus_the_kth_due_ti
 
     assert lag["n"] == 2
     assert lag["p50"] == 200.0 and lag["max"] == 300.0
+
+
+def test_the_delay_outlasts_parking_them_all_at_the_warm_up_rate() -> None:
+    assert delay_for(10_000, 20, 500.0) == 40
+    assert delay_for(200, 20, 500.0) == 20
+    assert delay_for(200, 4, None) == 4
