@@ -6,8 +6,9 @@ Everything is read back from the execution records: the delay's run begins when 
 parks it (`started_at`) and ends when a runner continues it after the scheduler woke it
 (`finished_at`); its due time is `started_at + duration`. Lateness = finished_at - due.
 "Waiting at once" is the sweep over those intervals; the plateau is the span in which the
-most were waiting (all N, when the burst is shorter than the delay). The runner is warmed up
-with a few `log` executions first, so its RSS baseline is that of a runner that has worked.
+most were waiting. The runner is warmed up with a few `log` executions first, so its RSS
+baseline is that of a runner that has worked, and their rate sets the delay: long enough
+that all N are parked before the first wakes (`delay_for`).
 """
 
 from __future__ import annotations
