@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shlex
 import shutil
@@ -23,6 +24,7 @@ from bench import (
     commands,
     cost,
     drive,
+    graphs,
     httpclients,
     latency,
     machine,
@@ -34,8 +36,9 @@ from bench import (
     scaleout,
     serving,
     throughput,
+    waits,
 )
-from bench.config import FULL, PARTS, SMOKE, non_defaults, service_env
+from bench.config import FULL, PARTS, SMOKE, Sizes, non_defaults, service_env
 from bench.infra import Context
 from shared.infra.settings import Settings
 
@@ -44,7 +47,7 @@ RUNNERS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "ceilings": ceilings.run, "commands": commands.run, "throughput": throughput.run,
     "latency": latency.run, "overload": overload.run, "serving": serving.run,
     "httpclients": httpclients.run, "scaleout": scaleout.run, "cost": cost.run,
-    "precision": precision.run, "scale": scale.run,
+    "precision": precision.run, "scale": scale.run, "fanout": graphs.run, "waits": waits.run,
 }
 ALWAYS = ("ceilings", "commands")
 
@@ -58,6 +61,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                              f"({' and '.join(ALWAYS)} always run)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results directory (default bench/results, smoke: .../smoke)")
+    parser.add_argument("--size", action="append", default=[], metavar="FIELD=N",
+                        help="override one size of bench/config.py's Sizes (repeatable), "
+                             "e.g. --size waits_n=2000")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy profiles of the runner and the API during the "
                              "throughput runs (next to the report; slows them down)")
@@ -68,14 +74,31 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
     args.parts = [p for p in PARTS if p in ALWAYS or p in chosen]
     args.out = args.out or (RESULTS / "smoke" if args.smoke else RESULTS)
+    try:
+        args.sizes = with_sizes(SMOKE if args.smoke else FULL, args.size)
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
+
+
+def with_sizes(sizes: Sizes, overrides: list[str]) -> Sizes:
+    """`sizes` with FIELD=N overrides (numbers only: the tuple sizes stay as they are)."""
+    known = {f.name: f for f in dataclasses.fields(sizes)}
+    changes: dict[str, Any] = {}
+    for item in overrides:
+        name, _, value = item.partition("=")
+        current = getattr(sizes, name, None) if name in known else None
+        if not isinstance(current, int | float) or isinstance(current, bool):
+            raise ValueError(f"--size {item!r}: not a numeric size of {sorted(known)}")
+        changes[name] = type(current)(value)
+    return dataclasses.replace(sizes, **changes)
 
 
 async def run(args: argparse.Namespace, argv: list[str]) -> int:
     override = os.environ.get("RUNNER_CONCURRENCY")
     concurrency = int(override or Settings().runner_concurrency)
     ctx = Context(
-        sizes=SMOKE if args.smoke else FULL, smoke=args.smoke,
+        sizes=args.sizes, smoke=args.smoke,
         mongo_url=os.environ.get("DATABASE_URL", "mongodb://127.0.0.1:27017"),
         kafka_url=os.environ.get("KAFKA_URL", "127.0.0.1:9092"), concurrency=concurrency,
         concurrency_override=int(override) if override else None,
@@ -93,6 +116,7 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
         "non_default_settings": non_defaults({**os.environ, **env}),
         "generator": drive.wrk_version() or "python (wrk unavailable)",
         "scale_cap_s": ctx.sizes.scale_cap_s,
+        "size_overrides": args.size,
         "service_logs": str(ctx.workdir),
     }
     errors: dict[str, str] = {}
@@ -129,6 +153,8 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
         plots.latency(results["latency"], args.out / "latency.png")
     if "precision" in results:
         plots.lateness(results["precision"], args.out / "lateness.png")
+    if "waits" in results:
+        plots.waits(results["waits"], args.out / "waits.png")
     path = report.write(results, args.out)
     print(path.read_text())
     print(f"[bench] report: {path}")

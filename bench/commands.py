@@ -19,6 +19,7 @@ from bench.probes import Samples, command_delta, metric, scrape, wait_for
 from bench.seed import (
     count_unreleased,
     executions_of,
+    fan_out_actions,
     http_action,
     insert,
     log_action,
@@ -36,10 +37,15 @@ async def run(ctx: Context) -> dict[str, Any]:
     system = System(stack, ctx.database(stack.base_env()["DATABASE_NAME"]))
     try:
         log = await count(ctx, system, "log", log_action())
-        http = await count(ctx, system, "http", http_action(f"{await ctx.target_url()}/ok"))
+        target = await ctx.target_url()
+        http = await count(ctx, system, "http", http_action(f"{target}/ok"))
+        fan_out = await count(ctx, system, "fanout", fan_out_actions(f"{target}/ok"))
     finally:
         await asyncio.to_thread(stack.stop)
-    return {"log": log, "http": http, "setting": "DB_COMMAND_METRICS=1 (this part only)"}
+    fan_out["actions"] = len(fan_out_actions("http://x/"))
+    fan_out["per_action"] = round(fan_out["per_execution"] / fan_out["actions"], 2)
+    return {"log": log, "http": http, "fanout": fan_out,
+            "setting": "DB_COMMAND_METRICS=1 (this part only)"}
 
 
 async def _scrape_all(ctx: Context, system: System) -> dict[str, Samples]:
@@ -47,7 +53,9 @@ async def _scrape_all(ctx: Context, system: System) -> dict[str, Samples]:
     return {k: await scrape(ctx.http, url) for k, url in urls.items()}
 
 
-async def count(ctx: Context, system: System, variant: str, action: Action) -> dict[str, Any]:
+async def count(
+    ctx: Context, system: System, variant: str, action: Action | list[Action]
+) -> dict[str, Any]:
     n = ctx.sizes.commands_n
     prefix = f"cmd-{variant}-{uuid.uuid4().hex[:6]}"
     now = utcnow()

@@ -42,6 +42,10 @@ class Sizes:
     precision_workflows: int
     precision_interval_s: int
     precision_s: float
+    fanout_n: int                # executions of the 1 -> 8 http-request -> 1 graph
+    waits_n: int                 # executions parked in `delay` at once
+    waits_delay_s: int           # their shortest delay (longer when parking them all is slower)
+    waits_warmup_n: int          # `log` executions through the runner before its RSS baseline
 
 
 FULL = Sizes(
@@ -55,7 +59,8 @@ FULL = Sizes(
     scaleout_runners=(1, 2, 3), scaleout_n=3000, scaleout_api_fill=True,
     cost_levels=(1000, 10_000, 100_000), cost_executions_per_workflow=10, cost_samples=200,
     scale_sizes=(1000, 10_000, 50_000), scale_cap_s=120, precision_workflows=50,
-    precision_interval_s=2, precision_s=60,
+    precision_interval_s=2, precision_s=60, fanout_n=1000, waits_n=10_000, waits_delay_s=20,
+    waits_warmup_n=500,
 )
 SMOKE = Sizes(
     db_ceiling_s=0.5, db_latency_s=0.3, adjacent_ceiling_s=0.3, kafka_messages=500,
@@ -67,13 +72,13 @@ SMOKE = Sizes(
     scaleout_n=30, scaleout_api_fill=False,
     cost_levels=(100, 300), cost_executions_per_workflow=3, cost_samples=10,
     scale_sizes=(100, 200), scale_cap_s=30, precision_workflows=10, precision_interval_s=2,
-    precision_s=4,
+    precision_s=4, fanout_n=20, waits_n=200, waits_delay_s=4, waits_warmup_n=20,
 )
 
 TRIGGER_CONCURRENCY = 32     # connections of the "as fast as the API takes them" runs
 SCHEDULER_INTERVAL_S = Settings.model_fields["scheduler_interval"].default
 PARTS = ("ceilings", "commands", "throughput", "latency", "overload", "serving", "httpclients",
-         "scaleout", "cost", "precision", "scale")
+         "scaleout", "cost", "precision", "scale", "fanout", "waits")
 
 # What tests/harness.py's Stack sets for fast tests, put back to the defaults a user runs.
 # The stack's own isolation (DATABASE_NAME, KAFKA_TOPIC, KAFKA_CONSUMER_GROUP) stays.
@@ -149,6 +154,11 @@ TARGETS = (
     Target("precision.worst_run_diff", "runs counted vs expected, worst workflow (|diff|)", 1),
     Target("scale.dispatch_s_10k", "10k due workflows dispatched after becoming due (s)", 2.0),
     Target("scale.rss_growth_mb", "scheduler peak RSS growth, smallest -> largest N (MB)", 10),
+    Target("fanout.ratio_to_ceiling", "issue 11: fan-out graph (1 -> 8 `http-request` -> 1) "
+           "executions/s / DB-bound ceiling", 0.60, higher_is_better=True),
+    Target("waits.p99_ms", "issue 11: `delay` wake lateness p99, N waiting at once (ms)", 200),
+    Target("waits.rss_growth_mb", "issue 11: runner RSS growth, before the burst -> while N "
+           "wait (MB)", 10),
     Target("cost.worst_growth", "read endpoints' p99, largest / smallest stored count "
            "(worst endpoint)", 2.0),
 )

@@ -25,7 +25,7 @@ from bench.seed import utcnow
 from tests.harness import ROOT, ServiceProcess, Stack
 
 Doc = dict[str, Any]
-NOT_SERVICES = ("mongod", "kafka", "bench", "generator")
+NOT_SERVICES = ("mongod", "kafka", "bench", "generator", "target")
 
 
 @dataclass
@@ -196,6 +196,7 @@ class Context:
         pids["mongod"] = server_pid(int(db_host[1]), "mongo")
         pids["kafka"] = server_pid(int(self.kafka_url.split(",")[0].rsplit(":", 1)[-1]), "kafka")
         pids["bench"] = os.getpid()
+        pids["target"] = self.target_pid()
         return pids
 
     def measure(self, services: dict[str, ServiceProcess]) -> Measure:

@@ -61,3 +61,28 @@ def lateness(result: dict[str, Any], path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def waits(result: dict[str, Any], path: Path) -> Path | None:
+    """Runner RSS and the delays waiting over time; the wake lateness histogram."""
+    timeline = result.get("timeline") or {}
+    if not timeline.get("t_s"):
+        return None
+    fig, (series, hist) = plt.subplots(1, 2, figsize=(11, 4))
+    series.plot(timeline["t_s"], timeline["rss_mb"], color="tab:blue")
+    series.set_xlabel("s from the trigger burst")
+    series.set_ylabel("runner RSS (MB)", color="tab:blue")
+    series.set_ylim(0, 1.3 * max(timeline["rss_mb"]))
+    waiting = series.twinx()
+    waiting.plot(timeline["t_s"], timeline["waiting"], color="tab:orange")
+    waiting.set_ylabel("delays waiting", color="tab:orange")
+    series.set_title(f"{result['n']:,} x delay {result['delay_s']} s: runner memory")
+    lateness = result.get("lateness_samples_ms") or []
+    hist.hist(lateness, bins=60, color="tab:green")
+    hist.set_xlabel("wake lateness: delay finished - due (ms)")
+    hist.set_ylabel("executions")
+    _marks(hist, result, 200)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import TARGETS
+from bench.report_graphs import fan_out_section, waits_section
+from bench.tables import cpu as _cpu
+from bench.tables import load as _load
+from bench.tables import pcts as _pcts
+from bench.tables import table as _table
 
-RAW_KEYS = ("samples_ms", "sent_offsets_s", "samples")
-CPU_ORDER = ("api", "api-2", "scheduler", "runner", "runner-2", "runner-3", "runner-4",
-             "mongod", "kafka", "generator", "bench")
+RAW_KEYS = ("samples_ms", "sent_offsets_s", "samples", "timeline", "lateness_samples_ms")
 
 
 def lookup(results: dict[str, Any], dotted: str) -> Any:
@@ -33,43 +36,6 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             "met": target.met(value) if isinstance(value, int | float) else None,
         })
     return rows
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "**no**"
-    if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 1 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
-    return lines + [""]
-
-
-def _pcts(p: dict[str, Any] | None) -> str:
-    if not p or not p.get("n"):
-        return "n/a"
-    return f"{p['p50']} / {p['p95']} / {p['p99']} (max {p['max']})"
-
-
-def _load(m: dict[str, Any] | None) -> str:
-    """The machine during one figure: 1-minute load average at start -> end, busy share."""
-    if not m:
-        return "n/a"
-    return f"{m['load_1m_start']}→{m['load_1m_end']}, {m['busy_pct']:.0f} %"
-
-
-def _cpu(x: dict[str, Any]) -> str:
-    per = x.get("cpu_ms_per") or {}
-    names = [n for n in CPU_ORDER if n in per] + sorted(set(per) - set(CPU_ORDER))
-    return ", ".join(f"{n} {per[n]:.2f}" for n in names)
 
 
 def write(results: dict[str, Any], out: Path) -> Path:
@@ -117,11 +83,12 @@ def render(r: dict[str, Any]) -> list[str]:
         ]),
     ]
     for section in (_ceilings, _commands, _throughput, _serving, _latency, _overload,
-                    _httpclients, _scaleout, _cost, _scale, _precision):
+                    _httpclients, _scaleout, _cost, _scale, _precision, fan_out_section,
+                    waits_section):
         try:
             lines += section(r)
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-            lines += [f"({section.__name__[1:]}: cannot render: {exc!r})", ""]
+            lines += [f"({section.__name__.strip('_')}: cannot render: {exc!r})", ""]
     if r.get("errors"):
         lines += ["## Errors", ""]
         for part, error in r["errors"].items():
@@ -174,7 +141,10 @@ def _commands(r: dict[str, Any]) -> list[str]:
         return []
     rows = [[name, x["n"], x["per_trigger"], x["per_trigger_by_command"], x["per_execution"],
              x["per_execution_by_command"], x["scheduler_per_tick"], x["scheduler_by_command"]]
-            for name, x in (("one `log` action", c["log"]), ("one `http-request`", c["http"]))]
+            for name, x in (("one `log` action", c["log"]), ("one `http-request`", c["http"]),
+                            ("fan-out graph: `log` -> 8 `http-request` -> `log`",
+                             c.get("fanout")))
+            if x]
     return [
         "## DB commands per trigger and per execution (command monitoring)", "",
         *_table(["variant", "triggers", "per trigger (API)", "by command", "per execution "

@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.actions import HttpRequestAction, LogAction
+from shared.actions import DelayAction, HttpRequestAction, LogAction
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.domain.execution_record import from_results
 from shared.domain.models import (
@@ -40,11 +40,26 @@ def http_action(url: str) -> Action:
     return HttpRequestAction(action_id=1, url=url, method="GET")
 
 
-def manual_doc(workflow_id: str, action: Action, now: datetime) -> Doc:
-    """What POST /workflows stores for a manual workflow."""
+def fan_out_actions(url: str, width: int = 8) -> list[Action]:
+    """A root `log`, then `width` GETs of `url` in parallel, then a `log` joining them."""
+    middle = [f"get-{i}" for i in range(1, width + 1)]
+    return [
+        LogAction(action_id=1, name="root", depends_on=[], message="bench fan-out"),
+        *(HttpRequestAction(action_id=i + 2, name=name, depends_on=["root"], url=url,
+                            method="GET") for i, name in enumerate(middle)),
+        LogAction(action_id=width + 2, name="join", depends_on=middle, message="bench join"),
+    ]
+
+
+def delay_action(duration: str) -> Action:
+    return DelayAction(action_id=1, name="wait", duration=duration)
+
+
+def manual_doc(workflow_id: str, action: Action | list[Action], now: datetime) -> Doc:
+    """What POST /workflows stores for a manual workflow (one action, or a graph of them)."""
     workflow = Workflow(
         workflow_id=workflow_id, created_at=now, trigger=Trigger(type=TriggerType.MANUAL),
-        actions=[action],
+        actions=action if isinstance(action, list) else [action],
     )
     return WORKFLOW_HANDLER.to_document(workflow)
 

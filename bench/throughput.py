@@ -83,7 +83,7 @@ async def adjacent_ceiling(ctx: Context, system: System, ids: list[str]) -> dict
             "documents": len(ids)}
 
 
-async def seed(system: System, variant: str, action: Action, n: int) -> str:
+async def seed(system: System, variant: str, action: Action | list[Action], n: int) -> str:
     prefix = f"tp-{variant}-{uuid.uuid4().hex[:6]}"
     now = utcnow()
     await insert(system.db, (manual_doc(f"{prefix}-{i:06d}", action, now) for i in range(n)))
@@ -123,9 +123,10 @@ def answer_ms(load: Load) -> dict[str, Any]:
 
 
 async def concurrent(
-    ctx: Context, system: System, variant: str, action: Action, n: int
+    ctx: Context, system: System, variant: str, action: Action | list[Action], n: int
 ) -> dict[str, Any]:
-    """Trigger n workflows with wrk at TRIGGER_CONCURRENCY while the runner consumes."""
+    """Trigger n workflows (one action each, or a graph) with wrk at TRIGGER_CONCURRENCY
+    while the runner consumes."""
     prefix = await seed(system, variant, action, n)
     ceiling = await adjacent_ceiling(ctx, system, ids_of(prefix, n))
     done_before = await executions_total(ctx, system)

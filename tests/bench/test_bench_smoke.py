@@ -35,3 +35,11 @@ def test_benchmark_smoke_run_writes_a_complete_report(
     assert results["throughput"]["log"]["generator"].startswith("wrk")
     assert (tmp_path / "latency.png").stat().st_size > 0
     assert (tmp_path / "lateness.png").stat().st_size > 0
+    fan_out, waits = results["fanout"], results["waits"]
+    assert fan_out["ok"] == fan_out["accepted"] > 0 and fan_out["ratio_to_ceiling"] > 0
+    assert results["commands"]["fanout"]["per_action"] > 0
+    assert waits["finished"] == waits["accepted"] > 0
+    assert waits["lateness_ms"]["n"] == waits["finished"]
+    assert waits["rss_waiting_mb"] is not None
+    assert "## Fan-out graph" in report and "## Durable delays" in report
+    assert (tmp_path / "waits.png").stat().st_size > 0
