@@ -38,6 +38,10 @@ _V1_TRIGGER_KEYS = frozenset({"type", "interval", "interval_ms", "next_run", "st
 __all__ = ["TriggerBody"]
 
 
+LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._/-]{0,62}$")]
+LabelValue = Annotated[str, StringConstraints(max_length=200)]
+
+
 class WorkflowCreate(_Strict):
     """Body of POST /workflows (the original's field names)."""
 
@@ -47,6 +51,11 @@ class WorkflowCreate(_Strict):
     )
     description: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
         None, description="free text, optional (SPEC 9)"
+    )
+    labels: dict[LabelKey, LabelValue] | None = Field(
+        None, max_length=20,
+        description="key -> value, e.g. {\"managed-by\": \"wfa\"} (what `wfa apply --prune` "
+                    "looks for)",
     )
     trigger: TriggerField
     actions: list[ActionIn] = Field(min_length=1, max_length=100)
@@ -69,7 +78,7 @@ class WorkflowCreate(_Strict):
     def to_definition(self) -> WorkflowDefinition:
         """The domain value the service checks and stores; actions numbered from 1."""
         return WorkflowDefinition(
-            workflow_id=self.workflow_id, description=self.description,
+            workflow_id=self.workflow_id, description=self.description, labels=self.labels,
             trigger=self.trigger.to_spec(),
             actions=[a.to_action(i) for i, a in enumerate(self.actions, start=1)],
             retry=self.retry,
@@ -173,6 +182,7 @@ class WorkflowOut(BaseModel):
     version: int = Field(1, description="the definition's version: 1, +1 per PUT")
     paused_at: datetime | None = Field(None, description="set while paused (not dispatched)")
     description: str | None = Field(None, description="the definition's free text")
+    labels: dict[str, str] | None = Field(None, description="the definition's labels")
     updated_at: datetime | None = Field(None, description="when the last PUT replaced it")
 
 

@@ -83,7 +83,7 @@ class WorkflowService:
         return Workflow(
             workflow_id=definition.workflow_id, created_at=now, trigger=trigger,
             actions=definition.actions, inputs=definition.inputs or None, retry=definition.retry,
-            description=definition.description,
+            description=definition.description, labels=definition.labels,
         )
 
     async def get(self, workflow_id: str) -> Workflow:

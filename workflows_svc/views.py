@@ -43,7 +43,7 @@ def workflow_out(workflow: Workflow, now: datetime) -> WorkflowOut:
         actions=[action_out(a) for a in workflow.actions],
         seconds_to_next_run=round(seconds_until(trigger.next_run, now), 3),
         version=workflow.version, paused_at=workflow.paused_at, updated_at=workflow.updated_at,
-        description=workflow.description,
+        description=workflow.description, labels=workflow.labels,
     )
 
 

@@ -37,6 +37,7 @@ class WorkflowDefinition:
     overlap: str | None = None  # "skip" | "buffer_one"; None: skip
     catchup_window: str | None = None  # a duration; None: "1h"
     description: str | None = None  # free text (SPEC 9)
+    labels: dict[str, str] | None = None  # e.g. managed-by: wfa (SPEC 13's apply --prune)
 
     def __post_init__(self) -> None:
         check_graph(self.actions)

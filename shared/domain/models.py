@@ -103,6 +103,7 @@ class Workflow(_Model):
     retry: RetrySpec | None = None  # SPEC 9; absent: the v1 policy
     inputs: dict[str, InputSpec] | None = None  # SPEC 9: declared inputs
     description: str | None = None  # SPEC 9: free text
+    labels: dict[str, str] | None = None  # SPEC 13: what `wfa apply` marks its workflows with
     archived_at: datetime | None = None
     paused_at: datetime | None = None  # SPEC 12: not dispatched while set
     scheduled_at: datetime | None = None

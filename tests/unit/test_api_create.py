@@ -312,3 +312,18 @@ async def test_a_description_is_kept_shown_and_replaced_by_a_put(
     too_long = await api.post("/workflows", json=body(workflowId="long", description="x" * 2001))
     assert too_long.status_code == 400 and "description" in too_long.json()["error"]
     assert await workflows.get("long") is None
+
+
+async def test_labels_are_kept_shown_and_checked(
+    api: httpx.AsyncClient, workflows: InMemoryWorkflowRepository,
+) -> None:
+    """The labels `wfa apply` marks its workflows with (SPEC 13's --prune)."""
+    created = await api.post("/workflows", json=body(labels={"managed-by": "wfa", "team": "ops"}))
+    assert created.status_code == 201, created.text
+    assert (await api.get("/workflows/wf")).json()["labels"] == {"managed-by": "wfa", "team": "ops"}
+    assert (await api.get("/workflows")).json()["items"][0]["labels"]["managed-by"] == "wfa"
+
+    for bad in ({"Bad Key": "x"}, {"k": 5}, {f"k{n}": "v" for n in range(21)}):
+        refused = await api.post("/workflows", json=body(workflowId="other", labels=bad))
+        assert refused.status_code == 400 and "labels" in refused.json()["error"], refused.text
+    assert await workflows.get("other") is None
