@@ -40,6 +40,11 @@ __all__ = ["TriggerBody"]
 
 LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._/-]{0,62}$")]
 LabelValue = Annotated[str, StringConstraints(max_length=200)]
+# Keys outside the pattern are refused (the schema says so too: no additional properties).
+Labels = Annotated[
+    dict[LabelKey, LabelValue],
+    Field(max_length=20, json_schema_extra={"additionalProperties": False}),
+]
 
 
 class WorkflowCreate(_Strict):
@@ -52,8 +57,8 @@ class WorkflowCreate(_Strict):
     description: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
         None, description="free text, optional (SPEC 9)"
     )
-    labels: dict[LabelKey, LabelValue] | None = Field(
-        None, max_length=20,
+    labels: Labels | None = Field(
+        None,
         description="key -> value, e.g. {\"managed-by\": \"wfa\"} (what `wfa apply --prune` "
                     "looks for)",
     )
