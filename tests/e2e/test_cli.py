@@ -134,7 +134,7 @@ def test_archive_and_the_error_lines(
 ) -> None:
     slow = {"workflowId": unique_id("cli-busy"), "trigger": {"type": "manual"},
             "actions": [{"type": "http-request", "method": "GET",
-                         "url": f"{target.url}/slow?ms=1500"}]}
+                         "url": f"{target.url}/slow?ms=10000"}]}  # busy across two CLI starts
     assert wfa("apply", str(definition(tmp_path, slow))).returncode == 0
     assert wfa("trigger", slow["workflowId"]).stdout == f"triggered {slow['workflowId']}\n"
     busy = wfa("trigger", slow["workflowId"])
