@@ -1,4 +1,4 @@
-"""Running the `wfa` CLI as a user does: a subprocess of this venv's Python."""
+"""Running the `wfa` CLI as a user does: the console script this venv's install made."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+# The console script `pip install -e .` writes next to this venv's Python ([project.scripts]);
+# missing, every CLI test fails naming it (the install step is what is broken then).
+WFA_SCRIPT = Path(sys.executable).with_name("wfa")
 
 
 @dataclass
@@ -23,8 +26,7 @@ class Wfa:
     def __call__(
         self, *args: str, api_key: str | None = None, timeout_s: float = 120.0
     ) -> subprocess.CompletedProcess[str]:
-        # `python -m wfa` runs wfa.cli:main, the function the `wfa` console script runs
-        # (tests/unit/wfa/test_entry_point.py checks that); the cwd puts this checkout first.
+        assert WFA_SCRIPT.is_file(), f"the wfa console script is not installed: {WFA_SCRIPT}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("WFA_")}
         env.update(WFA_URL=self.url, WFA_STATE_DIR=str(self.state_dir),
                    WFA_POLL_INTERVAL_S="0.1", COLUMNS="200")
@@ -32,7 +34,7 @@ class Wfa:
         if key:
             env["WFA_API_KEY"] = key
         return subprocess.run(
-            [sys.executable, "-m", "wfa", *args], cwd=ROOT, env=env, capture_output=True,
+            [str(WFA_SCRIPT), *args], cwd=ROOT, env=env, capture_output=True,
             text=True, timeout=timeout_s, check=False,
         )
 
