@@ -35,6 +35,7 @@ from shared.service_layer.settle import settle_archived
 log = get_logger(__name__)
 CLAIM_CONCURRENCY = 32
 WATCH_STOP_TIMEOUT_S = 3.0  # a change-stream read ends within its max await (0.5 s)
+MAINTENANCE_EVERY_S = 1.0  # stuck, expired-lease and archived passes, at most this often
 FaultHook = Callable[[str], None]
 T = TypeVar("T")
 R = TypeVar("R")
@@ -61,6 +62,12 @@ def execution_id_for(due: DueWorkflow) -> str:
 def slot_after_dispatch(due: DueWorkflow, now: datetime) -> datetime | None:
     """The slot after this dispatch, by the workflow's schedule; None for a manual one."""
     return due.schedule.next_after(created_at=due.created_at, now=now)
+
+
+def maintenance_due(now: datetime, last_at: datetime | None, every_s: float) -> bool:
+    """Whether a tick also runs the recovery passes: their timeouts are tens of seconds, so
+    ticks that come in quick succession (one per wake-up) need not repeat their queries."""
+    return last_at is None or (now - last_at).total_seconds() >= every_s
 
 
 def decide_slot(due: DueWorkflow, now: datetime) -> DueDecision:
@@ -95,6 +102,8 @@ class Scheduler:
         self._fault_hook = fault_hook or (lambda _: None)
         self._watch = watch
         self._wakeups = WakeUps(clock)
+        self._maintenance_every_s = min(interval_s, MAINTENANCE_EVERY_S)
+        self._maintained_at: datetime | None = None
 
     async def run(self) -> None:
         """Tick until `stop()`; a failing tick is logged and retried on the next one."""
@@ -112,7 +121,10 @@ class Scheduler:
         try:
             started = self._clock.now()
             self._wakeups.begin_tick()
-            await self.run_once(started)
+            maintain = maintenance_due(started, self._maintained_at, self._maintenance_every_s)
+            await self.run_once(started, maintenance=maintain)
+            if maintain:
+                self._maintained_at = started
             # From the tick's start, not its end: a run that fell due while the tick ran
             # matched neither its due query nor a wake-up after its end.
             earliest = await self._workflows.earliest_next_run(started)
@@ -125,16 +137,20 @@ class Scheduler:
     def stop(self) -> None:
         self._wakeups.stop()
 
-    async def run_once(self, now: datetime | None = None) -> TickReport:
-        """One pass over due, stuck, expired-lease and archived workflows, as of `now`."""
+    async def run_once(
+        self, now: datetime | None = None, *, maintenance: bool = True
+    ) -> TickReport:
+        """One pass over due and waking workflows, as of `now`; with `maintenance`, also over
+        stuck, expired-lease and archived ones."""
         started = time.perf_counter()
         now = now or self._clock.now()
         report = TickReport()
         await self._dispatch_due(now, report)
         await self._wake(now, report)
-        await self._redispatch_stuck(now, report)
-        await self._recover_leases(now, report)
-        await self._settle_archived(now, report)
+        if maintenance:
+            await self._redispatch_stuck(now, report)
+            await self._recover_leases(now, report)
+            await self._settle_archived(now, report)
         SCHEDULER_TICK.observe(time.perf_counter() - started)
         if (report.dispatched or report.redispatched or report.recovered or report.cancelled
                 or report.woken):

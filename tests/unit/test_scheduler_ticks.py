@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 
+from scheduler_svc.scheduler import maintenance_due
 from shared.adapters.memory import InMemoryPublisher
 from shared.domain.models import ExecutionRequest, ExecutionStatus
 from tests.fakes import Harness, ScriptedActionRunner, manual_workflow, periodic_workflow
@@ -82,3 +84,27 @@ async def test_an_archive_cut_short_before_settling_is_settled_by_the_next_tick(
         assert wf is not None and wf.trigger.execution_id is None
     assert await h.execution_of("idle") == []
     assert (await h.scheduler().run_once()).cancelled == 0
+
+
+@pytest.mark.parametrize(("since_s", "due"), [(None, True), (0.0, False), (0.99, False),
+                                              (1.0, True), (30.0, True)])
+def test_the_recovery_passes_run_at_most_once_a_second(since_s: float | None, due: bool) -> None:
+    now = FakeClock().now()
+    last = None if since_s is None else now - timedelta(seconds=since_s)
+    assert maintenance_due(now, last, 1.0) is due
+
+
+async def test_ticks_in_quick_succession_leave_the_recovery_passes_to_the_first(
+    h: Harness,
+) -> None:
+    """One tick per wake-up (a delay falling due every few ms) must not repeat the stuck,
+    lease and archive queries each time; the next tick a second later runs them."""
+    await h.add(manual_workflow("queued", h.clock))
+    await h.trigger("queued")
+    assert await h.workflows.archive("queued", h.clock.now())
+    h.clock.advance(1)
+    scheduler = h.scheduler(interval_s=DEADLINE_S * 10)
+
+    assert (await scheduler.run_once(maintenance=False)).cancelled == 0
+    assert (await h.execution_of("queued")) == []
+    assert (await scheduler.run_once()).cancelled == 1
