@@ -11,6 +11,9 @@ from pymongo.errors import OperationFailure
 
 Doc = dict[str, Any]
 RETENTION_INDEX = "finished_at_ttl"
+# Indexes an earlier version created that a longer one now serves (as its prefix): each one
+# only cost every insert and status change its upkeep.
+SUPERSEDED_INDEXES = {"executions": ("workflow_id_1_status_1",)}
 _INDEX_NOT_FOUND = 27
 
 
@@ -23,12 +26,12 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     # Archived workflows with an execution still to settle (null archived_at is outside).
     await workflows.create_index([("archived_at", ASCENDING), ("trigger.execution_id", ASCENDING)])
     await executions.create_index([("id", ASCENDING)], unique=True)
-    await executions.create_index([("workflow_id", ASCENDING), ("status", ASCENDING)])
     # a workflow's executions newest first (the API's list and its cursor)
     await executions.create_index(
         [("workflow_id", ASCENDING), ("created_at", DESCENDING), ("id", DESCENDING)]
     )
     await _lifecycle_indexes(db)
+    await _drop_superseded(executions)
 
 
 async def _lifecycle_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -47,6 +50,13 @@ async def _lifecycle_indexes(db: AsyncDatabase[Doc]) -> None:
                                    *newest_first])
 
 
+async def _drop_superseded(executions: AsyncCollection[Doc]) -> None:
+    existing = await executions.index_information()
+    for name in SUPERSEDED_INDEXES["executions"]:
+        if name in existing:
+            await _drop_index(executions, name)
+
+
 async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | None) -> None:
     """Make the TTL index on `finished_at` match `retention_s` (None: no index, keep all).
 
@@ -56,7 +66,7 @@ async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | N
     existing = (await executions.index_information()).get(RETENTION_INDEX)
     if retention_s is None:
         if existing is not None:
-            await _drop_retention(executions)
+            await _drop_index(executions, RETENTION_INDEX)
         return
     if existing is None:
         await executions.create_index(
@@ -67,9 +77,9 @@ async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | N
         await executions.database.command("collMod", executions.name, index=index)
 
 
-async def _drop_retention(executions: AsyncCollection[Doc]) -> None:
+async def _drop_index(collection: AsyncCollection[Doc], name: str) -> None:
     try:
-        await executions.drop_index(RETENTION_INDEX)
+        await collection.drop_index(name)
     except OperationFailure as exc:  # another replica dropped it first
         if exc.code != _INDEX_NOT_FOUND:
             raise
