@@ -145,8 +145,13 @@ class Scheduler:
         started = time.perf_counter()
         now = now or self._clock.now()
         report = TickReport()
-        await self._dispatch_due(now, report)
-        await self._wake(now, report)
+        # Disjoint sets (a parked workflow is never due), so neither waits for the other; both
+        # end before a failure of either is raised (a PyMongo call is never cancelled).
+        for outcome in await asyncio.gather(
+            self._dispatch_due(now, report), self._wake(now, report), return_exceptions=True
+        ):
+            if isinstance(outcome, BaseException):
+                raise outcome
         if maintenance:
             await self._redispatch_stuck(now, report)
             await self._recover_leases(now, report)

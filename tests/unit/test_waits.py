@@ -167,3 +167,24 @@ async def test_a_delay_due_while_paused_wakes_once_resumed() -> None:
     done = await h.worker(runner).run(wake)
     assert done is not None and done.status == ExecutionStatus.OK
     assert runner.ran == [1, 3]
+
+
+async def test_a_failing_due_query_does_not_stop_the_wakes_of_the_same_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Due runs and wakes are found side by side; a failure of one is raised after both end."""
+    h = Harness()
+    await h.add(chain("d", h, DelayAction(action_id=2, duration="10s")))
+    parked = await h.worker(ScriptedActionRunner()).run(await h.trigger("d"))
+    assert parked is not None and parked.waiting is not None
+    h.clock.advance(10)
+
+    async def unavailable(*_: object, **__: object) -> list[object]:
+        raise RuntimeError("the due query failed")
+
+    monkeypatch.setattr(h.workflows, "find_due", unavailable)
+    published = len(h.publisher.published)
+    with pytest.raises(RuntimeError, match="due query"):
+        await h.scheduler().run_once()
+    [wake] = h.publisher.published[published:]
+    assert wake.execution_id == parked.id
