@@ -60,7 +60,7 @@ async def test_credentials_are_sent_but_masked_everywhere_they_are_recorded(
     await h.add(manual_workflow("creds-refused", h.clock).model_copy(update={"actions": [
         http(1, refused.replace("http://", "http://carol:t0ken-pw@")),
     ]}))
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="aiohttp")
     before = len(target.requests)
 
     with capture_logs() as events:
