@@ -6,12 +6,17 @@ import asyncio
 import ssl
 from urllib.parse import urljoin
 
-import httpx
+import aiohttp
 
 from runner_svc.actions.base import action_result
 from runner_svc.actions.http.bounded_body import ACCEPT_ENCODING, read_capped
+from runner_svc.actions.http.hop import parse_hop
 from runner_svc.actions.http.outbound import Outbound, outbound
-from runner_svc.actions.http.pinned_transport import PinnedTransport
+from runner_svc.actions.http.pinned_connector import (
+    check_numeric_host,
+    client_ssl_context,
+    pinned_connector,
+)
 from runner_svc.actions.http.recorded import recorded_response
 from runner_svc.actions.http.target_policy import DeniedTarget, TargetPolicy
 from shared.actions import HttpRequestAction
@@ -26,13 +31,20 @@ from shared.infra.tracing import inject_http_headers
 log = get_logger(__name__)
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 BODY_PREVIEW_CHARS = 50
+CLIENT_LOGGERS = ("aiohttp.client", "aiohttp.internal")  # aiohttp's client-side loggers
+HEADERS = {"user-agent": "workflow-runner/1.0", "accept-encoding": ACCEPT_ENCODING}
+
+
+class TooManyRedirects(Exception):
+    """The redirect chain is longer than HTTP_MAX_REDIRECTS."""
 
 
 class HttpRequestHandler:
     """Runs `http-request` actions with the timeout, body cap and redirect limit.
 
-    It owns its HTTP client, whose every connection goes through the target policy
-    (runner_svc.actions.http.pinned_transport): there is no way to call a URL around it.
+    It owns its HTTP client (an aiohttp session, made in the running loop on first use), whose
+    every connection goes through the target policy (runner_svc.actions.http.pinned_connector):
+    there is no way to call a URL around it.
     """
 
     def __init__(
@@ -40,13 +52,11 @@ class HttpRequestHandler:
         max_redirects: int, verify: ssl.SSLContext | bool = True, max_connections: int = 200,
         max_recorded_bytes: int = 65_536,
     ) -> None:
-        mask_library_logs("httpx")  # its INFO line names each request's URL
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=50)
-        self._client = httpx.AsyncClient(
-            transport=PinnedTransport(policy, limits=limits, verify=verify),
-            timeout=httpx.Timeout(timeout_s), trust_env=False,
-            headers={"user-agent": "workflow-runner/1.0", "accept-encoding": ACCEPT_ENCODING},
-        )
+        mask_library_logs(*CLIENT_LOGGERS)  # should they ever name a URL
+        self._policy = policy
+        self._ssl_context = client_ssl_context(verify)
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
         self._timeout_s = timeout_s
         self._max_bytes = max_response_bytes
         self._max_redirects = max_redirects
@@ -69,12 +79,27 @@ class HttpRequestHandler:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=pinned_connector(self._policy, ssl_context=self._ssl_context,
+                                           max_connections=self._max_connections),
+                timeout=aiohttp.ClientTimeout(total=None, connect=self._timeout_s,
+                                              sock_connect=self._timeout_s,
+                                              sock_read=self._timeout_s),
+                headers=HEADERS, auto_decompress=False, trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),  # no cookies carried between executions
+            )
+        return self._session
 
     async def run(self, action: HttpRequestAction, context: RunContext) -> ActionResult:
         try:
             request = outbound(action, context)
-        except (TemplateError, httpx.InvalidURL) as exc:
+        except (TemplateError, ValueError) as exc:
             return action_result(action, False, f"{action.url} [STATUS 500] => {exc}")
         url = request.url
         shown = context.mask(url)
@@ -88,7 +113,7 @@ class HttpRequestHandler:
         except TimeoutError:
             return action_result(action, False, f"{shown} [STATUS 500] => timed out after "
                                                 f"{timeout_s:g}s")
-        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
+        except (aiohttp.ClientError, TooManyRedirects, OSError, ValueError) as exc:
             reason = str(exc) or type(exc).__name__
             return action_result(action, False, f"{shown} [STATUS 500] => {reason[:200]}")
         status, content_type, body = answer
@@ -105,20 +130,26 @@ class HttpRequestHandler:
     async def _follow(self, request: Outbound, follow: bool) -> tuple[int, str | None, bytes]:
         method, url, content = request.method, request.url, request.content
         for _ in range(self._max_redirects + 1):
+            hop = parse_hop(url)
+            await check_numeric_host(self._policy, hop.host, hop.port)
             headers = dict(request.headers)
             if content is None:
                 headers.pop("content-type", None)
+            if hop.authorization:  # the URL's userinfo wins, as it did with httpx
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                headers["authorization"] = hop.authorization
             inject_http_headers(headers)  # traceparent, when tracing is on
-            async with self._client.stream(
-                method, url, headers=headers, content=content, follow_redirects=False
+            async with self._client().request(
+                method, hop.url, headers=headers, data=content, allow_redirects=False
             ) as response:
                 location = response.headers.get("location")
-                if not follow or response.status_code not in REDIRECT_CODES or not location:
-                    body = await read_capped(response, self._max_bytes)
-                    return response.status_code, response.headers.get("content-type"), body
+                if not follow or response.status not in REDIRECT_CODES or not location:
+                    body = await read_capped(response.headers.get("content-encoding", ""),
+                                             response.content.iter_any(), self._max_bytes)
+                    if not response.content.at_eof():
+                        response.close()  # stopped at the cap: this connection is not reused
+                    return response.status, response.headers.get("content-type"), body
             url = urljoin(url, location)
-            if response.status_code == 303 or (
-                response.status_code in (301, 302) and method == "POST"
-            ):
+            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                 method, content = "GET", None
-        raise httpx.TooManyRedirects(f"more than {self._max_redirects} redirects")
+        raise TooManyRedirects(f"more than {self._max_redirects} redirects")

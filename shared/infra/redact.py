@@ -1,7 +1,7 @@
 """Credentials out of everything recorded or logged: the userinfo of URLs.
 
 `http://user:pass@host/` is recorded as `http://***@host/`. The runner applies it to every
-action result it records and every URL it logs, and to httpx's own log records.
+action result it records and every URL it logs, and to its HTTP client's log records.
 """
 
 from __future__ import annotations

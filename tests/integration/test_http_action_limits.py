@@ -187,7 +187,7 @@ async def trickle_url() -> AsyncIterator[str]:
 async def test_body_trickled_below_any_read_timeout_is_cut_by_the_action_timeout(
     runners: Runners, trickle_url: str
 ) -> None:
-    # Every byte arrives well within httpx's per-read timeout (5 s); only a deadline on the
+    # Every byte arrives well within the client's per-read timeout (5 s); only a deadline on the
     # whole request ends it.
     result = await run(make_runner(runners, deny=[], timeout_s=0.5), trickle_url)
 

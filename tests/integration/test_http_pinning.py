@@ -136,3 +136,40 @@ async def test_https_keeps_the_server_name_and_verifies_the_certificate_for_it(
     assert tls_server.sni[0] == "rebind.test"  # SNI is the URL's name, not the pinned address
     assert lookups == 1
     assert unverified.status == FAILED and "CERTIFICATE_VERIFY_FAILED" in unverified.logs
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "[::ffff:127.0.0.2]", "2130706434", "127.2"])
+async def test_an_address_literal_in_a_redirect_is_refused(
+    servers: tuple[TargetServer, TargetServer], runner: ActionDispatcher, host: str
+) -> None:
+    # aiohttp resolves no IP literal (its resolver never sees it): the hop is checked anyway.
+    public, internal = servers
+    url = f"{public.url}/redirect-to?url=http://{host}:{public.port}/ok"
+    before = internal_hits(internal)
+
+    result = await run(runner, url)
+
+    assert result.status == FAILED
+    assert result.logs.startswith(f"{url} [STATUS 500] => denied: target address 127.0.0.2")
+    assert internal_hits(internal) == before
+
+
+async def test_the_socket_is_checked_even_past_the_check_before_the_request(
+    servers: tuple[TargetServer, TargetServer], runner: ActionDispatcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without the check of numeric hosts before each hop, the connector's socket factory still
+    # refuses the address it was about to connect to.
+    async def unchecked(*_: object) -> None:
+        return None
+
+    monkeypatch.setattr("runner_svc.actions.http_request.check_numeric_host", unchecked)
+    public, internal = servers
+    url = f"{public.url}/redirect-to?url=http://127.0.0.2:{public.port}/ok"
+    before = internal_hits(internal)
+
+    result = await run(runner, url)
+
+    assert result.logs == (f"{url} [STATUS 500] => denied: target address 127.0.0.2 is in a "
+                           "denied network")
+    assert internal_hits(internal) == before

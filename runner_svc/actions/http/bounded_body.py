@@ -1,7 +1,8 @@
 """Reading a response body with a cap on the *decoded* bytes, decoding as it goes.
 
-httpx's own decoders inflate each network chunk whole (64 kB of gzip can become 64 MB before
-any cap looks at it). Here the raw stream is decoded with `decompressobj.decompress(data,
+HTTP clients' own decoders inflate each network chunk whole (64 kB of gzip can become 64 MB
+before any cap looks at it), so the client reads the raw stream (aiohttp's
+`auto_decompress=False`) and here it is decoded with `decompressobj.decompress(data,
 max_length)`, so no step produces more than DECODE_STEP bytes and decoding stops at the cap.
 One content coding is decoded (gzip, x-gzip, deflate); a response that stacks several (`gzip,
 gzip`: a kilobyte that inflates to gigabytes) is refused. Codings it does not know (it never
@@ -11,8 +12,7 @@ asks for them: ACCEPT_ENCODING) are kept as they came, raw bytes capped alike.
 from __future__ import annotations
 
 import zlib
-
-import httpx
+from collections.abc import AsyncIterable
 
 ACCEPT_ENCODING = "gzip, deflate"
 DECODE_STEP = 64 * 1024
@@ -61,29 +61,28 @@ class BoundedInflater:
         return bytes(out)
 
 
-def content_codings(response: httpx.Response) -> list[str]:
-    header = response.headers.get("content-encoding", "")
+def content_codings(header: str) -> list[str]:
+    """The content codings a Content-Encoding header lists, `identity` left out."""
     codings = [c.strip().lower() for c in header.split(",")]
     return [c for c in codings if c and c != "identity"]
 
 
-async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
-    """At most `max_bytes` of the decoded body; reads no more of the raw stream than that takes
-    (and never more than `max_bytes` raw bytes either)."""
-    codings = content_codings(response)
+async def read_capped(content_encoding: str, raw: AsyncIterable[bytes], max_bytes: int) -> bytes:
+    """At most `max_bytes` of the body `raw` decoded per `content_encoding`; reads no more of the
+    raw stream than that takes (and never more than `max_bytes` raw bytes either)."""
+    codings = content_codings(content_encoding)
     if len(codings) > MAX_CONTENT_CODINGS:
-        header = response.headers.get("content-encoding", "")
         raise UndecodableBody(
-            f"refused: Content-Encoding {header!r} stacks {len(codings)} codings "
+            f"refused: Content-Encoding {content_encoding!r} stacks {len(codings)} codings "
             f"(at most {MAX_CONTENT_CODINGS} is decoded)"
         )
     inflater = BoundedInflater(codings[0]) if codings and codings[0] in _WBITS else None
     body = bytearray()
     raw_read = 0
-    async for raw in response.aiter_raw():
-        raw_read += len(raw)
+    async for chunk in raw:
+        raw_read += len(chunk)
         room = max_bytes - len(body)
-        body += inflater.feed(raw, room) if inflater else raw[:room]
+        body += inflater.feed(chunk, room) if inflater else chunk[:room]
         if len(body) >= max_bytes or raw_read >= max_bytes or (inflater and inflater.done):
             break
     return bytes(body)

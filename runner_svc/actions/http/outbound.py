@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from yarl import URL
 
 from shared.actions import HttpRequestAction
 from shared.domain.execution_record import action_key
@@ -31,7 +31,7 @@ def outbound(action: HttpRequestAction, context: RunContext) -> Outbound:
     url = _text(context.render(action.url).value)
     if action.query:
         query = context.render(action.query).value
-        url = str(httpx.URL(url).copy_merge_params({k: _param(v) for k, v in query.items()}))
+        url = str(URL(url).update_query({k: _param(v) for k, v in query.items()}))
     headers = {k: _text(v) for k, v in context.render(action.headers or {}).value.items()}
     content = None
     if action.body is not None:
