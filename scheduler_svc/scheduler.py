@@ -24,6 +24,7 @@ from shared.infra.logs import get_logger
 from shared.infra.metrics import DISPATCHES, EXECUTIONS, SCHEDULER_TICK, SKIPPED_SLOTS
 from shared.ports import (
     Clock,
+    DueClaim,
     DueWorkflow,
     ExecutionRepository,
     ExecutionRequestPublisher,
@@ -147,34 +148,34 @@ class Scheduler:
             batch = await self._workflows.find_due(now, after=after, limit=self._batch_size)
             if not batch:
                 return
-            claimed = await _bounded(batch, lambda d: self._claim(d, now))
-            requests = [r for r in claimed if r is not None]
+            claims = await self._claims(batch, now)
+            won = await self._workflows.claim_due_many(claims)
+            winners = [claim for claim, ok in zip(claims, won, strict=True) if ok]
             self._fault_hook("after_claim")
-            await self._publish(requests, "due", report)
-            report.dispatched += len(requests)
-            report.retries += sum(
-                1 for due, request in zip(batch, claimed, strict=True)
-                if request is not None and request.execution_id == due.execution_id
-            )
+            await self._publish([_request(c) for c in winners], "due", report)
+            report.dispatched += len(winners)
+            report.retries += sum(1 for c in winners if c.execution_id == c.due.execution_id)
             after = batch[-1]
             if len(batch) < self._batch_size or self._wakeups.stopped:
                 return  # when stopping, the next batches are left to the next scheduler
 
-    async def _claim(self, due: DueWorkflow, now: datetime) -> ExecutionRequest | None:
-        decision = decide_slot(due, now)
-        if not decision.run:
-            if await self._workflows.pass_due(due, next_run=decision.next_run):
-                SKIPPED_SLOTS.labels(decision.reason).inc()
-                log.info("slot passed: older than the catch-up window",
-                         workflow_id=due.workflow_id, slot=due.next_run)
-            return None
-        execution_id = execution_id_for(due)
-        claimed = await self._workflows.claim_due(
-            due, now=now, execution_id=execution_id, next_run=decision.next_run
-        )
-        if not claimed:
-            return None
-        return ExecutionRequest(workflow_id=due.workflow_id, execution_id=execution_id)
+    async def _claims(self, batch: list[DueWorkflow], now: datetime) -> list[DueClaim]:
+        """The claims of a due batch, once the slots older than the catch-up window passed."""
+        claims, passed = [], []
+        for due in batch:
+            decision = decide_slot(due, now)
+            if decision.run:
+                claims.append(DueClaim(due, now, execution_id_for(due), decision.next_run))
+            else:
+                passed.append((due, decision))
+        await _bounded(passed, lambda pair: self._pass(*pair))
+        return claims
+
+    async def _pass(self, due: DueWorkflow, decision: DueDecision) -> None:
+        if await self._workflows.pass_due(due, next_run=decision.next_run):
+            SKIPPED_SLOTS.labels(decision.reason).inc()
+            log.info("slot passed: older than the catch-up window",
+                     workflow_id=due.workflow_id, slot=due.next_run)
 
     async def _wake(self, now: datetime, report: TickReport) -> None:
         woken, unacked = await wake_due(
@@ -238,6 +239,10 @@ class Scheduler:
             # Left `scheduled`: the stuck-run recovery re-dispatches them after the timeout.
             report.unacknowledged += missing
             log.warning("requests not acknowledged by Kafka", count=missing, kind=kind)
+
+
+def _request(claim: DueClaim) -> ExecutionRequest:
+    return ExecutionRequest(workflow_id=claim.due.workflow_id, execution_id=claim.execution_id)
 
 
 async def _bounded(

@@ -161,6 +161,14 @@ def check_params(needed: frozenset[str], params: Mapping[str, Any], what: str) -
         raise ValueError(f"{what}: parameters {sorted(params)}, needs {sorted(needed)}")
 
 
+def stamp_param(transition: Transition, field: str) -> str:
+    """The parameter `transition` sets `field` to; `ValueError` if it sets none there."""
+    for op in transition.update:
+        if isinstance(op, Set) and op.field == field and isinstance(op.value, Param):
+            return op.value.name
+    raise ValueError(f"{transition.name}: sets no parameter into {field}")
+
+
 def _param_names(node: Any) -> list[str]:
     if isinstance(node, Param):
         return [node.name]
