@@ -62,6 +62,8 @@ class MongoWorkflowRepository(WorkflowRoles):
 
     def __init__(self, collection: AsyncCollection[Doc], handler: EntityHandler[Workflow]):
         self._col = collection
+        # The batched claims' read-back: on the primary that acknowledged their writes.
+        self._primary = collection.with_options(read_preference=ReadPreference.PRIMARY)
         self._handler = handler
 
     async def create(self, workflow: Workflow) -> None:
@@ -91,12 +93,12 @@ class MongoWorkflowRepository(WorkflowRoles):
         # One unordered bulk write of the calls' compare-and-sets. Its result only counts
         # them; when some failed, one read of the claim ids tells which ones won. Sound:
         # each call writes a fresh id into CLAIM_ID, which no other transition writes, so
-        # finding it proves that call's update ran (never a false win). A winner is found
+        # finding it proves that call's update ran: never a false win. A winner is found
         # unless another claim re-stamped it since, which needs it to have left `scheduled`
-        # (run by a runner on another request for it, archived): it is handled then, and
-        # not sending it is right.
-        # The read is on the primary that acknowledged the writes. Not the execution id:
-        # a retry or a wake keeps it; nor `scheduled_at`: two schedulers may share a `now`.
+        # first (run by a runner on another request for it, or archived): it is handled
+        # then, and not sending it is right; anyone still `scheduled` keeps its stamp.
+        # Not the execution id: a retry and a wake keep theirs, so a loser would find it;
+        # nor `scheduled_at`: two schedulers may claim with the same `now`.
         if not calls:
             return []
         param = stamp_param(transition, CLAIM_ID)
@@ -107,9 +109,9 @@ class MongoWorkflowRepository(WorkflowRoles):
         result = await self._col.bulk_write(writes, ordered=False)
         if result.matched_count in (0, len(calls)):
             return [result.matched_count > 0] * len(calls)
-        primary = self._col.with_options(read_preference=ReadPreference.PRIMARY)
         query = {WORKFLOW_ID: {"$in": [wid for wid, _ in calls]}, CLAIM_ID: {"$in": stamps}}
-        won = {doc[CLAIM_ID] async for doc in primary.find(query, {"_id": 0, CLAIM_ID: 1})}
+        found = self._primary.find(query, {"_id": 0, CLAIM_ID: 1})
+        won = {doc[CLAIM_ID] async for doc in found}
         return [stamp in won for stamp in stamps]
 
     async def _apply_returning(self, transition: Transition, workflow_id: str,

@@ -11,6 +11,11 @@ from pymongo.errors import OperationFailure
 
 Doc = dict[str, Any]
 RETENTION_INDEX = "finished_at_ttl"
+# The due and waking pages: status, then their order (next_run, workflow_id), so a page is
+# read off the index in order, `limit` keys, instead of sorting every due workflow.
+DUE_INDEX = [("status", ASCENDING), ("trigger.next_run", ASCENDING), ("workflow_id", ASCENDING)]
+# Its prefix, the due index before; dropped once the new one exists (`_replace_due_index`).
+SUPERSEDED_DUE_INDEX = "status_1_trigger.next_run_1"
 _INDEX_NOT_FOUND = 27
 
 
@@ -18,7 +23,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     """Create the indexes the repositories rely on (idempotent)."""
     workflows, executions = db["workflows"], db["executions"]
     await workflows.create_index([("workflow_id", ASCENDING)], unique=True)
-    await workflows.create_index([("status", ASCENDING), ("trigger.next_run", ASCENDING)])
+    await _replace_due_index(workflows)
     await workflows.create_index([("trigger.next_run", ASCENDING)])  # earliest_next_run
     # Archived workflows with an execution still to settle (null archived_at is outside).
     await workflows.create_index([("archived_at", ASCENDING), ("trigger.execution_id", ASCENDING)])
@@ -29,6 +34,16 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
         [("workflow_id", ASCENDING), ("created_at", DESCENDING), ("id", DESCENDING)]
     )
     await _lifecycle_indexes(db)
+
+
+async def _replace_due_index(workflows: AsyncCollection[Doc]) -> None:
+    """Create DUE_INDEX, then drop the index it supersedes (one that a database set up by
+    an earlier version has): every query it served, DUE_INDEX serves, and a claim then
+    updates one index less. A scheduler of the earlier version still running gets the new
+    one for its due query; at worst a find that was running on the old index fails once
+    and its tick is retried."""
+    await workflows.create_index(DUE_INDEX)
+    await _drop_index(workflows, SUPERSEDED_DUE_INDEX)
 
 
 async def _lifecycle_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -56,7 +71,7 @@ async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | N
     existing = (await executions.index_information()).get(RETENTION_INDEX)
     if retention_s is None:
         if existing is not None:
-            await _drop_retention(executions)
+            await _drop_index(executions, RETENTION_INDEX)
         return
     if existing is None:
         await executions.create_index(
@@ -67,9 +82,9 @@ async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | N
         await executions.database.command("collMod", executions.name, index=index)
 
 
-async def _drop_retention(executions: AsyncCollection[Doc]) -> None:
+async def _drop_index(collection: AsyncCollection[Doc], name: str) -> None:
     try:
-        await executions.drop_index(RETENTION_INDEX)
-    except OperationFailure as exc:  # another replica dropped it first
+        await collection.drop_index(name)
+    except OperationFailure as exc:  # absent, or another replica dropped it first
         if exc.code != _INDEX_NOT_FOUND:
             raise
