@@ -16,7 +16,7 @@ from shared.adapters.mappers import EntityHandler
 from shared.adapters.mongo_errors import raises_unavailable
 from shared.adapters.mongo_executions import MongoExecutionRepository
 from shared.adapters.mongo_indexes import ensure_indexes
-from shared.adapters.mongo_lifecycle import to_filter, to_update
+from shared.adapters.mongo_lifecycle import to_filter, to_query_filter, to_update
 from shared.adapters.mongo_versions import MongoVersions
 from shared.adapters.workflow_roles import Call, WorkflowRoles
 from shared.domain.errors import Conflict
@@ -62,8 +62,6 @@ class MongoWorkflowRepository(WorkflowRoles):
 
     def __init__(self, collection: AsyncCollection[Doc], handler: EntityHandler[Workflow]):
         self._col = collection
-        # The batched claims' read-back: on the primary that acknowledged their writes.
-        self._primary = collection.with_options(read_preference=ReadPreference.PRIMARY)
         self._handler = handler
 
     async def create(self, workflow: Workflow) -> None:
@@ -110,7 +108,9 @@ class MongoWorkflowRepository(WorkflowRoles):
         if result.matched_count in (0, len(calls)):
             return [result.matched_count > 0] * len(calls)
         query = {WORKFLOW_ID: {"$in": [wid for wid, _ in calls]}, CLAIM_ID: {"$in": stamps}}
-        found = self._primary.find(query, {"_id": 0, CLAIM_ID: 1})
+        # On the primary that acknowledged the writes.
+        primary = self._col.with_options(read_preference=ReadPreference.PRIMARY)
+        found = primary.find(query, {"_id": 0, CLAIM_ID: 1})
         won = {doc[CLAIM_ID] async for doc in found}
         return [stamp in won for stamp in stamps]
 
@@ -142,7 +142,7 @@ class MongoWorkflowRepository(WorkflowRoles):
               projection: Doc | None = None) -> AsyncCursor[Doc]:
         check_params(query.params, params, query.name)
         return (
-            self._col.find(to_filter(query.where, params), projection)
+            self._col.find(to_query_filter(query.where, params), projection)
             .sort([(field, ASCENDING) for field in query.order])
             .limit(limit)
         )

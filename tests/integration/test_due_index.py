@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.adapters.mappers import WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoWorkflowRepository, ensure_indexes
 from shared.adapters.mongo_indexes import DUE_INDEX, SUPERSEDED_DUE_INDEX
-from shared.adapters.mongo_lifecycle import to_filter
+from shared.adapters.mongo_lifecycle import to_query_filter
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.language import Query
 from tests.contract.helpers import at, periodic
@@ -58,7 +58,7 @@ async def test_an_earlier_database_gets_the_due_index_and_loses_the_superseded_o
 async def _stats(db: Db, query: Query, params: dict[str, Any]) -> dict[str, Any]:
     """executionStats of the find the adapter sends for `query` (its filter, order, limit)."""
     command = {
-        "find": "workflows", "filter": to_filter(query.where, params),
+        "find": "workflows", "filter": to_query_filter(query.where, params),
         "sort": {field: 1 for field in query.order}, "limit": PAGE,
     }
     explained = await db.command("explain", command, verbosity="executionStats")
