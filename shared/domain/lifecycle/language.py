@@ -8,7 +8,7 @@ Fields are the storage document's dotted paths (`trigger.status`). A value is a 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -87,11 +87,13 @@ class Transition:
     name: str
     requires: Condition
     update: Update
+    # Computed once: checked on every run, and a batch of claims runs it thousands of times.
+    params: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def params(self) -> frozenset[str]:
-        """The names of the parameters it needs."""
-        return frozenset(_param_names((self.requires, self.update)))
+    def __post_init__(self) -> None:
+        """`params`: the names of the parameters it needs."""
+        names = frozenset(_param_names((self.requires, self.update)))
+        object.__setattr__(self, "params", names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +103,11 @@ class Query:
     name: str
     where: Condition
     order: tuple[str, ...]
+    params: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def params(self) -> frozenset[str]:
-        """The names of the parameters it needs."""
-        return frozenset(_param_names(self.where))
+    def __post_init__(self) -> None:
+        """`params`: the names of the parameters it needs."""
+        object.__setattr__(self, "params", frozenset(_param_names(self.where)))
 
 
 def eq(field: str, value: Any) -> Compare:
