@@ -13,6 +13,10 @@ from shared.domain.schedules import DueDecision, decide_due
 from shared.ports import DueClaim, DueWorkflow
 
 T = TypeVar("T")
+R = TypeVar("R")
+# A page's claims go in this many bulk writes at once: the database runs each on one core,
+# and two at a time took 10k due claims from 3.8 s to 3.1 s on 2 cores (4: no better).
+CLAIM_BATCHES_IN_FLIGHT = 2
 
 
 def execution_id_for(due: DueWorkflow) -> str:
@@ -42,6 +46,16 @@ def decide_slot(due: DueWorkflow, now: datetime) -> DueDecision:
 def request_for(claim: DueClaim) -> ExecutionRequest:
     """The request that runs a won claim."""
     return ExecutionRequest(workflow_id=claim.due.workflow_id, execution_id=claim.execution_id)
+
+
+async def in_parts(
+    items: list[T], call: Callable[[list[T]], Awaitable[list[R]]],
+    parts: int = CLAIM_BATCHES_IN_FLIGHT,
+) -> list[R]:
+    """`call` on `parts` slices of `items` at once; the results in the order of `items`."""
+    size = max(1, -(-len(items) // parts))
+    slices = [items[i:i + size] for i in range(0, len(items), size)]
+    return [r for part in await asyncio.gather(*(call(s) for s in slices)) for r in part]
 
 
 async def prefetched_pages(

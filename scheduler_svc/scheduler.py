@@ -13,6 +13,7 @@ from typing import TypeVar
 from scheduler_svc.due import (
     decide_slot,
     execution_id_for,
+    in_parts,
     prefetched_pages,
     request_for,
 )
@@ -147,7 +148,7 @@ class Scheduler:
     ) -> list[ExecutionRequest]:
         """The requests of the claims of `batch` that won (one round trip for all)."""
         claims = await self._claims(batch, now)
-        won = await self._workflows.claim_due_many(claims)
+        won = await in_parts(claims, self._workflows.claim_due_many)
         winners = [claim for claim, ok in zip(claims, won, strict=True) if ok]
         self._fault_hook("after_claim")
         report.dispatched += len(winners)

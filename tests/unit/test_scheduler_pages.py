@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from scheduler_svc.due import prefetched_pages
+from scheduler_svc.due import in_parts, prefetched_pages
 from shared.adapters.memory import InMemoryPublisher
 from shared.domain.models import ExecutionRequest, WorkflowStatus
 from tests.fakes import Harness, periodic_workflow
@@ -90,3 +90,15 @@ async def test_a_stop_sends_what_was_claimed_and_leaves_the_rest(h: Harness) -> 
         assert stored is not None
         claimed = stored.status == WorkflowStatus.SCHEDULED
         assert claimed == (stored.workflow_id in sent), stored.workflow_id
+
+
+async def test_claims_go_in_parts_at_once_with_results_in_order() -> None:
+    calls: list[list[int]] = []
+
+    async def double(part: list[int]) -> list[int]:
+        calls.append(part)
+        return [2 * n for n in part]
+
+    assert await in_parts([1, 2, 3, 4, 5], double, parts=2) == [2, 4, 6, 8, 10]
+    assert calls == [[1, 2, 3], [4, 5]]
+    assert await in_parts([], double) == [] and len(calls) == 2
