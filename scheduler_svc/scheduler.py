@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from scheduler_svc.due import (
+    decide_slot,
+    execution_id_for,
+    in_parts,
+    prefetched_pages,
+    request_for,
+)
 from scheduler_svc.wakes import wake_due
 from scheduler_svc.wakeups import WakeUps, stop_watching
 from shared.domain.models import (
     Execution,
     ExecutionRequest,
     ExecutionStatus,
-    TriggerStatus,
     Workflow,
 )
-from shared.domain.schedules import DueDecision, decide_due
+from shared.domain.schedules import DueDecision
 from shared.infra.logs import get_logger
 from shared.infra.metrics import DISPATCHES, EXECUTIONS, SCHEDULER_TICK, SKIPPED_SLOTS
 from shared.ports import (
     Clock,
+    DueClaim,
     DueWorkflow,
     ExecutionRepository,
     ExecutionRequestPublisher,
@@ -52,34 +59,10 @@ class TickReport:
     woken: int = 0  # executions parked on a delay or a signal, dispatched again
 
 
-def execution_id_for(due: DueWorkflow) -> str:
-    """A retry keeps its pending execution; anything else starts a fresh one."""
-    if due.trigger_status == TriggerStatus.PENDING and due.execution_id:
-        return due.execution_id
-    return str(uuid.uuid4())
-
-
-def slot_after_dispatch(due: DueWorkflow, now: datetime) -> datetime | None:
-    """The slot after this dispatch, by the workflow's schedule; None for a manual one."""
-    return due.schedule.next_after(created_at=due.created_at, now=now)
-
-
 def maintenance_due(now: datetime, last_at: datetime | None, every_s: float) -> bool:
     """Whether a tick also runs the recovery passes: their timeouts are tens of seconds, so
     ticks that come in quick succession (one per wake-up) need not repeat their queries."""
     return last_at is None or (now - last_at).total_seconds() >= every_s
-
-
-def decide_slot(due: DueWorkflow, now: datetime) -> DueDecision:
-    """Run a due slot, or pass it when it is older than the catch-up window. A retry (or
-    anything else continuing an execution) is not a slot: it always runs."""
-    schedule = due.schedule
-    if due.trigger_status is not None or due.next_run is None:
-        return DueDecision(run=True, next_run=slot_after_dispatch(due, now), reason="due")
-    return decide_due(
-        schedule, slot=due.next_run, created_at=due.created_at, now=now,
-        catchup_window=schedule.catchup_window, is_timer=schedule.is_timer,
-    )
 
 
 class Scheduler:
@@ -163,39 +146,53 @@ class Scheduler:
         return report
 
     async def _dispatch_due(self, now: datetime, report: TickReport) -> None:
-        after: DueWorkflow | None = None
-        while True:
-            batch = await self._workflows.find_due(now, after=after, limit=self._batch_size)
-            if not batch:
-                return
-            claimed = await _bounded(batch, lambda d: self._claim(d, now))
-            requests = [r for r in claimed if r is not None]
-            self._fault_hook("after_claim")
-            await self._publish(requests, "due", report)
-            report.dispatched += len(requests)
-            report.retries += sum(
-                1 for due, request in zip(batch, claimed, strict=True)
-                if request is not None and request.execution_id == due.execution_id
-            )
-            after = batch[-1]
-            if len(batch) < self._batch_size or self._wakeups.stopped:
-                return  # when stopping, the next batches are left to the next scheduler
+        """Page by page: claim a page in one batch, send it while the next is claimed."""
+        def page(after: DueWorkflow | None) -> Awaitable[list[DueWorkflow]]:
+            return self._workflows.find_due(now, after=after, limit=self._batch_size)
 
-    async def _claim(self, due: DueWorkflow, now: datetime) -> ExecutionRequest | None:
-        decision = decide_slot(due, now)
-        if not decision.run:
-            if await self._workflows.pass_due(due, next_run=decision.next_run):
-                SKIPPED_SLOTS.labels(decision.reason).inc()
-                log.info("slot passed: older than the catch-up window",
-                         workflow_id=due.workflow_id, slot=due.next_run)
-            return None
-        execution_id = execution_id_for(due)
-        claimed = await self._workflows.claim_due(
-            due, now=now, execution_id=execution_id, next_run=decision.next_run
-        )
-        if not claimed:
-            return None
-        return ExecutionRequest(workflow_id=due.workflow_id, execution_id=execution_id)
+        sending: asyncio.Task[None] | None = None
+        try:
+            async with aclosing(prefetched_pages(page, self._batch_size)) as pages:
+                async for batch in pages:
+                    requests = await self._claim_batch(batch, now, report)
+                    if sending is not None:
+                        await sending  # one batch in flight: the memory stays a batch or two
+                    sending = asyncio.create_task(self._publish(requests, "due", report))
+                    if self._wakeups.stopped:
+                        return  # when stopping, the next batches are left to the next scheduler
+        finally:
+            if sending is not None:
+                await sending
+
+    async def _claim_batch(
+        self, batch: list[DueWorkflow], now: datetime, report: TickReport
+    ) -> list[ExecutionRequest]:
+        """The requests of the claims of `batch` that won (one round trip for all)."""
+        claims = await self._claims(batch, now)
+        won = await in_parts(claims, self._workflows.claim_due_many)
+        winners = [claim for claim, ok in zip(claims, won, strict=True) if ok]
+        self._fault_hook("after_claim")
+        report.dispatched += len(winners)
+        report.retries += sum(1 for c in winners if c.execution_id == c.due.execution_id)
+        return [request_for(c) for c in winners]
+
+    async def _claims(self, batch: list[DueWorkflow], now: datetime) -> list[DueClaim]:
+        """The claims of a due batch, once the slots older than the catch-up window passed."""
+        claims, passed = [], []
+        for due in batch:
+            decision = decide_slot(due, now)
+            if decision.run:
+                claims.append(DueClaim(due, now, execution_id_for(due), decision.next_run))
+            else:
+                passed.append((due, decision))
+        await _bounded(passed, lambda pair: self._pass(*pair))
+        return claims
+
+    async def _pass(self, due: DueWorkflow, decision: DueDecision) -> None:
+        if await self._workflows.pass_due(due, next_run=decision.next_run):
+            SKIPPED_SLOTS.labels(decision.reason).inc()
+            log.info("slot passed: older than the catch-up window",
+                     workflow_id=due.workflow_id, slot=due.next_run)
 
     async def _wake(self, now: datetime, report: TickReport) -> None:
         woken, unacked = await wake_due(

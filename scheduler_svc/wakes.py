@@ -2,18 +2,16 @@
 
 A woken workflow keeps its execution (as a retry does) and is dispatched as `scheduled`; the
 runner that claims it continues the parked attempt. Paged like the due dispatch, so any
-number of waiting executions wake without being loaded at once.
+number of waiting executions wake without being loaded at once, and claimed a batch at a
+time (`wake_many`: one round trip for the batch).
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from shared.domain.models import ExecutionRequest
-from shared.ports import DueWorkflow, ExecutionRequestPublisher, SchedulerWorkflows
-
-WAKE_CONCURRENCY = 32
+from shared.ports import DueWorkflow, ExecutionRequestPublisher, SchedulerWorkflows, WakeClaim
 
 
 async def wake_due(
@@ -23,14 +21,16 @@ async def wake_due(
     """Wake every waiting workflow whose wake time passed; (woken, not acknowledged)."""
     woken = unacked = 0
     after: DueWorkflow | None = None
-    gate = asyncio.Semaphore(WAKE_CONCURRENCY)
-
-    async def one(due: DueWorkflow) -> ExecutionRequest | None:
-        async with gate:
-            return await _wake(workflows, due, now)
-
     while batch := await workflows.find_waking(now, after=after, limit=batch_size):
-        requests = [r for r in await asyncio.gather(*(one(d) for d in batch)) if r]
+        wakes = [
+            WakeClaim(due.workflow_id, due.execution_id, now, _next_run(due, now))
+            for due in batch if due.execution_id is not None
+        ]
+        won = await workflows.wake_many(wakes)
+        requests = [
+            ExecutionRequest(workflow_id=w.workflow_id, execution_id=w.execution_id)
+            for w, ok in zip(wakes, won, strict=True) if ok
+        ]
         if requests:
             acked = await publisher.publish_many(requests)
             woken += acked.count(True)
@@ -41,14 +41,5 @@ async def wake_due(
     return woken, unacked
 
 
-async def _wake(
-    workflows: SchedulerWorkflows, due: DueWorkflow, now: datetime
-) -> ExecutionRequest | None:
-    if due.execution_id is None:
-        return None
-    next_run = due.schedule.next_after(created_at=due.created_at, now=now)
-    if not await workflows.wake(
-        due.workflow_id, execution_id=due.execution_id, now=now, next_run=next_run
-    ):
-        return None
-    return ExecutionRequest(workflow_id=due.workflow_id, execution_id=due.execution_id)
+def _next_run(due: DueWorkflow, now: datetime) -> datetime | None:
+    return due.schedule.next_after(created_at=due.created_at, now=now)

@@ -8,19 +8,19 @@ evaluated on them (`shared.domain.lifecycle.evaluate`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from shared.adapters.mappers import WORKFLOW_HANDLER
 from shared.adapters.memory_executions import InMemoryExecutionRepository, InMemoryPublisher
 from shared.adapters.memory_versions import InMemoryVersions
-from shared.adapters.workflow_roles import WorkflowRoles
+from shared.adapters.workflow_roles import Call, WorkflowRoles
 from shared.domain.errors import Conflict
 from shared.domain.lifecycle.evaluate import Doc, get_path, run, select
-from shared.domain.lifecycle.language import Query, Transition
+from shared.domain.lifecycle.language import Query, Transition, stamp_param
 from shared.domain.lifecycle.listing import listing
-from shared.domain.lifecycle.transitions import NEXT_RUN
+from shared.domain.lifecycle.transitions import CLAIM_ID, NEXT_RUN
 from shared.domain.models import Workflow
 from shared.domain.schedules import schedule_for
 from shared.ports import DueWorkflow, WorkflowFilter
@@ -67,6 +67,11 @@ class InMemoryWorkflowRepository(WorkflowRoles):
     async def apply(self, transition: Transition, workflow_id: str,
                     params: Mapping[str, Any]) -> bool:
         return self._run(transition, workflow_id, params) is not None
+
+    async def _apply_many(self, transition: Transition, calls: Sequence[Call]) -> list[bool]:
+        stamp_param(transition, CLAIM_ID)  # what the MongoDB adapter needs, required here too
+        return [self._run(transition, workflow_id, params) is not None
+                for workflow_id, params in calls]
 
     async def _apply_returning(self, transition: Transition, workflow_id: str,
                                params: Mapping[str, Any]) -> Workflow | None:

@@ -3,11 +3,11 @@ so MongoDB's single-document atomicity makes it a compare-and-set."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReadPreference, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.errors import DuplicateKeyError
@@ -16,13 +16,13 @@ from shared.adapters.mappers import EntityHandler
 from shared.adapters.mongo_errors import raises_unavailable
 from shared.adapters.mongo_executions import MongoExecutionRepository
 from shared.adapters.mongo_indexes import ensure_indexes
-from shared.adapters.mongo_lifecycle import to_filter, to_update
+from shared.adapters.mongo_lifecycle import to_filter, to_query_filter, to_update
 from shared.adapters.mongo_versions import MongoVersions
-from shared.adapters.workflow_roles import WorkflowRoles
+from shared.adapters.workflow_roles import Call, WorkflowRoles
 from shared.domain.errors import Conflict
-from shared.domain.lifecycle.language import Query, Transition, check_params
+from shared.domain.lifecycle.language import Query, Transition, check_params, stamp_param
 from shared.domain.lifecycle.listing import listing
-from shared.domain.lifecycle.transitions import NEXT_RUN, WORKFLOW_ID
+from shared.domain.lifecycle.transitions import CLAIM_ID, NEXT_RUN, WORKFLOW_ID
 from shared.domain.models import Trigger, TriggerStatus, Workflow
 from shared.domain.schedules import schedule_for
 from shared.ports import DueWorkflow, WorkflowFilter
@@ -87,6 +87,33 @@ class MongoWorkflowRepository(WorkflowRoles):
         result = await self._col.update_one(query, update)
         return result.matched_count == 1
 
+    async def _apply_many(self, transition: Transition, calls: Sequence[Call]) -> list[bool]:
+        # One unordered bulk write of the calls' compare-and-sets. Its result only counts
+        # them; when some failed, one read of the claim ids tells which ones won. Sound:
+        # each call writes a fresh id into CLAIM_ID, which no other transition writes, so
+        # finding it proves that call's update ran: never a false win. A winner is found
+        # unless another claim re-stamped it since, which needs it to have left `scheduled`
+        # first (run by a runner on another request for it, or archived): it is handled
+        # then, and not sending it is right; anyone still `scheduled` keeps its stamp.
+        # Not the execution id: a retry and a wake keep theirs, so a loser would find it;
+        # nor `scheduled_at`: two schedulers may claim with the same `now`.
+        if not calls:
+            return []
+        param = stamp_param(transition, CLAIM_ID)
+        stamps = [params[param] for _, params in calls]
+        if len(set(stamps)) != len(stamps):
+            raise ValueError(f"{transition.name}: claim ids must differ within a batch")
+        writes = [UpdateOne(*_statement(transition, wid, params)) for wid, params in calls]
+        result = await self._col.bulk_write(writes, ordered=False)
+        if result.matched_count in (0, len(calls)):
+            return [result.matched_count > 0] * len(calls)
+        query = {WORKFLOW_ID: {"$in": [wid for wid, _ in calls]}, CLAIM_ID: {"$in": stamps}}
+        # On the primary that acknowledged the writes.
+        primary = self._col.with_options(read_preference=ReadPreference.PRIMARY)
+        found = primary.find(query, {"_id": 0, CLAIM_ID: 1})
+        won = {doc[CLAIM_ID] async for doc in found}
+        return [stamp in won for stamp in stamps]
+
     async def _apply_returning(self, transition: Transition, workflow_id: str,
                                params: Mapping[str, Any]) -> Workflow | None:
         query, update = _statement(transition, workflow_id, params)
@@ -115,7 +142,7 @@ class MongoWorkflowRepository(WorkflowRoles):
               projection: Doc | None = None) -> AsyncCursor[Doc]:
         check_params(query.params, params, query.name)
         return (
-            self._col.find(to_filter(query.where, params), projection)
+            self._col.find(to_query_filter(query.where, params), projection)
             .sort([(field, ASCENDING) for field in query.order])
             .limit(limit)
         )

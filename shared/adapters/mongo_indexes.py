@@ -11,6 +11,11 @@ from pymongo.errors import OperationFailure
 
 Doc = dict[str, Any]
 RETENTION_INDEX = "finished_at_ttl"
+# The due and waking pages: status, then their order (next_run, workflow_id), so a page is
+# read off the index in order, `limit` keys, instead of sorting every due workflow.
+DUE_INDEX = [("status", ASCENDING), ("trigger.next_run", ASCENDING), ("workflow_id", ASCENDING)]
+# Its prefix, the due index before; dropped once the new one exists (`_replace_due_index`).
+SUPERSEDED_DUE_INDEX = "status_1_trigger.next_run_1"
 # Indexes an earlier version created that a longer one now serves (as its prefix): each one
 # only cost every insert and status change its upkeep.
 SUPERSEDED_INDEXES = {"executions": ("workflow_id_1_status_1",)}
@@ -21,7 +26,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     """Create the indexes the repositories rely on (idempotent)."""
     workflows, executions = db["workflows"], db["executions"]
     await workflows.create_index([("workflow_id", ASCENDING)], unique=True)
-    await workflows.create_index([("status", ASCENDING), ("trigger.next_run", ASCENDING)])
+    await _replace_due_index(workflows)
     await workflows.create_index([("trigger.next_run", ASCENDING)])  # earliest_next_run
     # Archived workflows with an execution still to settle (null archived_at is outside).
     await workflows.create_index([("archived_at", ASCENDING), ("trigger.execution_id", ASCENDING)])
@@ -32,6 +37,16 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     )
     await _lifecycle_indexes(db)
     await _drop_superseded(executions)
+
+
+async def _replace_due_index(workflows: AsyncCollection[Doc]) -> None:
+    """Create DUE_INDEX, then drop the index it supersedes (one that a database set up by
+    an earlier version has): every query it served, DUE_INDEX serves, and a claim then
+    updates one index less. A scheduler of the earlier version still running gets the new
+    one for its due query; at worst a find that was running on the old index fails once
+    and its tick is retried."""
+    await workflows.create_index(DUE_INDEX)
+    await _drop_index(workflows, SUPERSEDED_DUE_INDEX)
 
 
 async def _lifecycle_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -51,10 +66,8 @@ async def _lifecycle_indexes(db: AsyncDatabase[Doc]) -> None:
 
 
 async def _drop_superseded(executions: AsyncCollection[Doc]) -> None:
-    existing = await executions.index_information()
     for name in SUPERSEDED_INDEXES["executions"]:
-        if name in existing:
-            await _drop_index(executions, name)
+        await _drop_index(executions, name)
 
 
 async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | None) -> None:
@@ -80,6 +93,6 @@ async def apply_retention(executions: AsyncCollection[Doc], retention_s: int | N
 async def _drop_index(collection: AsyncCollection[Doc], name: str) -> None:
     try:
         await collection.drop_index(name)
-    except OperationFailure as exc:  # another replica dropped it first
+    except OperationFailure as exc:  # absent, or another replica dropped it first
         if exc.code != _INDEX_NOT_FOUND:
             raise

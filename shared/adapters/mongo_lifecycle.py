@@ -41,6 +41,18 @@ def to_filter(condition: Condition, params: Mapping[str, Any]) -> Doc:
     return query
 
 
+def to_query_filter(condition: Condition, params: Mapping[str, Any]) -> Doc:
+    """`to_filter` for a query: its one `any_of` becomes a rooted `$or` of the alternatives,
+    each with the other clauses. Same documents; but MongoDB gives each branch its own index
+    bounds and merges them in the index's order (a page after a cursor reads its page),
+    while it filters a contained `$or` after scanning from the start of the range."""
+    alternatives = [clause for clause in condition if isinstance(clause, AnyOf)]
+    if len(alternatives) != 1:
+        return to_filter(condition, params)
+    rest = tuple(clause for clause in condition if not isinstance(clause, AnyOf))
+    return {"$or": [to_filter((*rest, *a), params) for a in alternatives[0].alternatives]}
+
+
 def _operand(clause: Compare, params: Mapping[str, Any]) -> Any:
     value = resolve(clause.value, params)
     return list(value) if clause.op is Op.IN else value

@@ -21,6 +21,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure, PyMongoError
 
+from shared.domain.models import WorkflowStatus
 from shared.infra.logs import get_logger
 
 log = get_logger(__name__)
@@ -28,9 +29,13 @@ Doc = dict[str, Any]
 
 # Server-side: only the events that set a date in trigger.next_run reach the scheduler.
 # Updates write "trigger.next_run" as a dotted key (read with $getField) or a whole "trigger".
+# Not a claim's (status -> scheduled): nothing dispatches a scheduled workflow, and the
+# claimer's own `earliest_next_run` after its tick has that slot; so a batch of claims
+# (thousands of updates) does not stream back to every scheduler.
 _UPDATED = "$updateDescription.updatedFields"
 NEXT_RUN_PIPELINE: list[Doc] = [
-    {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}},
+    {"$match": {"operationType": {"$in": ["insert", "replace", "update"]},
+                "updateDescription.updatedFields.status": {"$ne": WorkflowStatus.SCHEDULED.value}}},
     {"$project": {"next_run": {"$cond": [
         {"$eq": ["$operationType", "update"]},
         {"$ifNull": [

@@ -6,15 +6,18 @@ each port method to its transition, and its parameters, is written here once.
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.language import Query, Transition
 from shared.domain.models import Workflow
-from shared.ports import DueWorkflow, Release, TriggerClaim
+from shared.ports import DueClaim, DueWorkflow, Release, TriggerClaim, WakeClaim
+
+Call = tuple[str, Mapping[str, Any]]  # a workflow id and a transition's parameters
 
 
 class WorkflowRoles(ABC):
@@ -27,6 +30,12 @@ class WorkflowRoles(ABC):
     async def apply(self, transition: Transition, workflow_id: str,
                     params: Mapping[str, Any]) -> bool:
         """Run `transition` as one compare-and-set; whether its precondition held."""
+
+    @abstractmethod
+    async def _apply_many(self, transition: Transition, calls: Sequence[Call]) -> list[bool]:
+        """`apply` for each call, as one batch; whether each one's precondition held.
+
+        `transition` stamps `CLAIM_ID` with a parameter that is a fresh id in each call."""
 
     @abstractmethod
     async def _apply_returning(self, transition: Transition, workflow_id: str,
@@ -87,11 +96,11 @@ class WorkflowRoles(ABC):
     async def claim_due(
         self, due: DueWorkflow, *, now: datetime, execution_id: str, next_run: datetime | None
     ) -> bool:
-        params = {
-            "observed_next_run": due.next_run, "observed_trigger_status": due.trigger_status,
-            "now": now, "execution_id": execution_id, "next_run": next_run,
-        }
+        _, params = _due_call(DueClaim(due, now, execution_id, next_run))
         return await self.apply(lc.CLAIM_DUE, due.workflow_id, params)
+
+    async def claim_due_many(self, claims: Sequence[DueClaim]) -> list[bool]:
+        return await self._apply_many(lc.CLAIM_DUE, [_due_call(c) for c in claims])
 
     async def pass_due(self, due: DueWorkflow, *, next_run: datetime | None) -> bool:
         params = {"observed_next_run": due.next_run, "next_run": next_run}
@@ -147,5 +156,28 @@ class WorkflowRoles(ABC):
 
     async def wake(self, workflow_id: str, *, execution_id: str, now: datetime,
                    next_run: datetime | None) -> bool:
-        params = {"execution_id": execution_id, "now": now, "next_run": next_run}
+        _, params = _wake_call(WakeClaim(workflow_id, execution_id, now, next_run))
         return await self.apply(lc.WAKE, workflow_id, params)
+
+    async def wake_many(self, wakes: Sequence[WakeClaim]) -> list[bool]:
+        return await self._apply_many(lc.WAKE, [_wake_call(w) for w in wakes])
+
+
+def _claim_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _due_call(claim: DueClaim) -> Call:
+    due = claim.due
+    return due.workflow_id, {
+        "observed_next_run": due.next_run, "observed_trigger_status": due.trigger_status,
+        "now": claim.now, "execution_id": claim.execution_id, "next_run": claim.next_run,
+        "claim_id": _claim_id(),
+    }
+
+
+def _wake_call(wake: WakeClaim) -> Call:
+    return wake.workflow_id, {
+        "execution_id": wake.execution_id, "now": wake.now, "next_run": wake.next_run,
+        "claim_id": _claim_id(),
+    }

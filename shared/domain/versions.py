@@ -17,7 +17,7 @@ from shared.domain.models import Execution, Trigger, Workflow
 # Fields of a workflow that are its live state or identity, not its definition.
 _WORKFLOW_STATE = frozenset({
     "workflow_id", "status", "created_at", "trigger", "archived_at", "paused_at",
-    "scheduled_at", "lock", "rate", "version", "updated_at",
+    "scheduled_at", "claim_id", "lock", "rate", "version", "updated_at",
 })
 # Fields of a trigger that are its dispatch state, not its definition.
 TRIGGER_STATE = frozenset({

@@ -1,6 +1,12 @@
 """Ports: the interfaces services depend on, one per role; adapters implement them."""
 
-from shared.domain.lifecycle.dispatch import DueWorkflow, Release, TriggerClaim
+from shared.domain.lifecycle.dispatch import (
+    DueClaim,
+    DueWorkflow,
+    Release,
+    TriggerClaim,
+    WakeClaim,
+)
 from shared.domain.lifecycle.listing import WorkflowFilter
 from shared.ports.basics import Clock, HealthCheck
 from shared.ports.executions import ExecutionRepository
@@ -32,6 +38,7 @@ __all__ = [
     "ConsumedMessage",
     "DeadLetterSink",
     "Dispatch",
+    "DueClaim",
     "DueWorkflow",
     "ExecutionRepository",
     "ExecutionRequestPublisher",
@@ -44,6 +51,7 @@ __all__ = [
     "Transitions",
     "TriggerClaim",
     "TriggerClaims",
+    "WakeClaim",
     "Wakes",
     "WorkflowDefinitions",
     "WorkflowFilter",

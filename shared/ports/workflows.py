@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.domain.lifecycle.dispatch import DueWorkflow, Release, TriggerClaim
+from shared.domain.lifecycle.dispatch import (
+    DueClaim,
+    DueWorkflow,
+    Release,
+    TriggerClaim,
+    WakeClaim,
+)
 from shared.domain.lifecycle.language import Transition
 from shared.domain.lifecycle.listing import WorkflowFilter
 from shared.domain.models import (
@@ -86,6 +92,10 @@ class Dispatch(Protocol):
         """Compare-and-set active -> scheduled for a due workflow still as observed."""
         ...
 
+    async def claim_due_many(self, claims: Sequence[DueClaim]) -> list[bool]:
+        """`claim_due` for each claim, as one batch; per claim (in order) whether it won."""
+        ...
+
     async def pass_due(self, due: DueWorkflow, *, next_run: datetime | None) -> bool:
         """An idle due slot, still as observed, moves to `next_run` without running (CAS)."""
         ...
@@ -140,6 +150,10 @@ class Wakes(Protocol):
     async def wake(self, workflow_id: str, *, execution_id: str, now: datetime,
                    next_run: datetime | None) -> bool:
         """waiting on `execution_id` -> scheduled, busy, keeping the execution (CAS)."""
+        ...
+
+    async def wake_many(self, wakes: Sequence[WakeClaim]) -> list[bool]:
+        """`wake` for each, as one batch; per wake (in order) whether it won."""
         ...
 
 

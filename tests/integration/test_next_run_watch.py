@@ -41,6 +41,8 @@ async def test_reports_next_run_from_inserts_dotted_and_whole_updates(mongo_db: 
         await col.insert_one({"workflow_id": "a", "trigger": {"next_run": slots[0]}})
         await col.update_one({"workflow_id": "a"}, {"$set": {"status": "locked"}})  # no event
         await col.update_one({"workflow_id": "a"}, {"$set": {"trigger.next_run": None}})  # none
+        claim = {"status": "scheduled", "trigger.next_run": base + timedelta(seconds=5)}
+        await col.update_one({"workflow_id": "a"}, {"$set": claim})  # a claim's: none
         await col.update_one({"workflow_id": "a"}, {"$set": {"trigger.next_run": slots[1]}})
         await col.update_one({"workflow_id": "a"}, {"$set": {"trigger": {"next_run": slots[2]}}})
 

@@ -19,7 +19,7 @@ from pymongo.errors import (
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.adapters.mongo_errors import is_transient
-from shared.adapters.mongo_lifecycle import to_filter, to_update
+from shared.adapters.mongo_lifecycle import to_filter, to_query_filter, to_update
 from shared.domain.errors import Unavailable
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.language import gt, le
@@ -131,6 +131,16 @@ def test_updates_and_filters_of_plain_transitions() -> None:
     assert due["status"] == "active" and due["trigger.next_run"] == {"$lte": at(5)}
     both = to_filter((gt(lc.NEXT_RUN, 1), le(lc.NEXT_RUN, 2)), {})
     assert both == {"trigger.next_run": {"$gt": 1, "$lte": 2}}
+
+
+def test_a_page_after_a_cursor_is_a_rooted_or_with_each_branch_bounded() -> None:
+    assert to_query_filter(lc.DUE.where, {"now": at(5)}) == to_filter(lc.DUE.where, {"now": at(5)})
+    params = {"now": at(5), "after_next_run": at(1), "after_id": "w9"}
+    later, same_instant = to_query_filter(lc.DUE_AFTER.where, params)["$or"]
+    assert later["status"] == same_instant["status"] == "active"
+    assert later["trigger.next_run"] == {"$lte": at(5), "$gt": at(1)}
+    assert same_instant["trigger.next_run"] == {"$lte": at(5), "$eq": at(1)}
+    assert same_instant["workflow_id"] == {"$gt": "w9"}
 
 
 @pytest.fixture

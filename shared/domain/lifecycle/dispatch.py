@@ -37,6 +37,26 @@ class DueWorkflow:
 
 
 @dataclass(frozen=True, slots=True)
+class DueClaim:
+    """Arguments of the scheduler's dispatch of a due workflow still as observed."""
+
+    due: DueWorkflow
+    now: datetime
+    execution_id: str  # a fresh one, or the pending execution a retry continues
+    next_run: datetime | None  # the slot after this dispatch
+
+
+@dataclass(frozen=True, slots=True)
+class WakeClaim:
+    """Arguments of waking an execution parked on a delay or a signal (waiting -> scheduled)."""
+
+    workflow_id: str
+    execution_id: str
+    now: datetime
+    next_run: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     """The state a runner leaves a workflow in when it unlocks it."""
 

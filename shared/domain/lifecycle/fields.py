@@ -5,6 +5,7 @@ STATUS = "status"
 ARCHIVED_AT = "archived_at"
 PAUSED_AT = "paused_at"
 SCHEDULED_AT = "scheduled_at"
+CLAIM_ID = "claim_id"  # a fresh id per scheduler claim (due or wake), written by nothing else
 LOCK = "lock"
 LOCK_TOKEN = "lock.token"
 LOCK_EXPIRES_AT = "lock.expires_at"

@@ -87,11 +87,13 @@ class Transition:
     name: str
     requires: Condition
     update: Update
-    # Computed once: every compare-and-set checks its arguments against them.
+    # Computed once: checked on every run, and a batch of claims runs it thousands of times.
     params: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "params", frozenset(_param_names((self.requires, self.update))))
+        """`params`: the names of the parameters it needs."""
+        names = frozenset(_param_names((self.requires, self.update)))
+        object.__setattr__(self, "params", names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class Query:
     params: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """`params`: the names of the parameters it needs."""
         object.__setattr__(self, "params", frozenset(_param_names(self.where)))
 
 
@@ -158,6 +161,14 @@ def check_params(needed: frozenset[str], params: Mapping[str, Any], what: str) -
     """Raise `ValueError` unless `params` names exactly the parameters `what` needs."""
     if set(params) != needed:
         raise ValueError(f"{what}: parameters {sorted(params)}, needs {sorted(needed)}")
+
+
+def stamp_param(transition: Transition, field: str) -> str:
+    """The parameter `transition` sets `field` to; `ValueError` if it sets none there."""
+    for op in transition.update:
+        if isinstance(op, Set) and op.field == field and isinstance(op.value, Param):
+            return op.value.name
+    raise ValueError(f"{transition.name}: sets no parameter into {field}")
 
 
 def _param_names(node: Any) -> list[str]:

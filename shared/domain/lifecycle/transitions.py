@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from shared.domain.lifecycle.fields import (
     ARCHIVED_AT,
+    CLAIM_ID,
     EXECUTION_ID,
     INPUT_REQUIRED,
     INTERRUPTED_ATTEMPTS,
@@ -93,12 +94,16 @@ UNDO_TRIGGER_IN_WINDOW = Transition(
     (*_CLAIMED, eq(RATE_WINDOW_START, Param("window_start"))), (*_UNDO, Inc(RATE_COUNT, -1)),
 )
 UNDO_TRIGGER = Transition("undo trigger claim", _CLAIMED, _UNDO)
+# The scheduler's claims stamp a fresh `claim_id`: a batch of them applied in one bulk
+# write reads back which ones won (a retry or a wake keeps its execution id, so that id
+# cannot tell; see `MongoWorkflowRepository._apply_many`).
+_STAMP = Set(CLAIM_ID, Param("claim_id"))
 # The scheduler's dispatch of a due workflow, still as it observed it.
 CLAIM_DUE = Transition(
     "claim due",
     (*_DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")),
      eq(TRIGGER_STATUS, Param("observed_trigger_status"))),
-    (*_DISPATCH, Set(NEXT_RUN, Param("next_run"))),
+    (*_DISPATCH, Set(NEXT_RUN, Param("next_run")), _STAMP),
 )
 # A slot missed for longer than the catch-up window: not run, the workflow waits for the next.
 PASS_DUE = Transition(
@@ -180,7 +185,7 @@ WAKE = Transition(
     "wake",
     (*_DISPATCHABLE, eq(TRIGGER_STATUS, WAITING), eq(EXECUTION_ID, Param("execution_id"))),
     (Set(STATUS, SCHEDULED), Set(SCHEDULED_AT, Param("now")), Set(TRIGGER_STATUS, BUSY),
-     Set(NEXT_RUN, Param("next_run"))),
+     Set(NEXT_RUN, Param("next_run")), _STAMP),
 )
 # A signal delivered while its workflow is paused (WAKE is refused): its wake falls due now,
 # so once resumed (RESUME_IN_PROGRESS keeps the next run) the scheduler's WAKING finds it.
