@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -79,3 +79,16 @@ async def prefetched_pages(
 def _retrieved(future: asyncio.Future[T]) -> None:
     if not future.cancelled():
         future.exception()  # an unwanted page's error is no one's to raise
+
+
+async def bounded(
+    items: Sequence[T], call: Callable[[T], Awaitable[R]], *, concurrency: int = 32
+) -> list[R]:
+    """`call` on every item, at most `concurrency` at a time; the results in order."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(item: T) -> R:
+        async with gate:
+            return await call(item)
+
+    return list(await asyncio.gather(*(one(i) for i in items)))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from scheduler_svc.due import (
+    bounded,
     decide_slot,
     execution_id_for,
     in_parts,
@@ -18,7 +18,7 @@ from scheduler_svc.due import (
     request_for,
 )
 from scheduler_svc.wakes import wake_due
-from scheduler_svc.wakeups import WakeUps, stop_watching
+from scheduler_svc.wakeups import WakeUps, maintenance_due, stop_watching
 from shared.domain.models import (
     Execution,
     ExecutionRequest,
@@ -40,12 +40,9 @@ from shared.ports import (
 from shared.service_layer.settle import settle_archived
 
 log = get_logger(__name__)
-CLAIM_CONCURRENCY = 32
 WATCH_STOP_TIMEOUT_S = 3.0  # a change-stream read ends within its max await (0.5 s)
 MAINTENANCE_EVERY_S = 1.0  # stuck, expired-lease and archived passes, at most this often
 FaultHook = Callable[[str], None]
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass
@@ -57,12 +54,6 @@ class TickReport:
     unacknowledged: int = 0
     cancelled: int = 0
     woken: int = 0  # executions parked on a delay or a signal, dispatched again
-
-
-def maintenance_due(now: datetime, last_at: datetime | None, every_s: float) -> bool:
-    """Whether a tick also runs the recovery passes: their timeouts are tens of seconds, so
-    ticks that come in quick succession (one per wake-up) need not repeat their queries."""
-    return last_at is None or (now - last_at).total_seconds() >= every_s
 
 
 class Scheduler:
@@ -185,7 +176,7 @@ class Scheduler:
                 claims.append(DueClaim(due, now, execution_id_for(due), decision.next_run))
             else:
                 passed.append((due, decision))
-        await _bounded(passed, lambda pair: self._pass(*pair))
+        await bounded(passed, lambda pair: self._pass(*pair))
         return claims
 
     async def _pass(self, due: DueWorkflow, decision: DueDecision) -> None:
@@ -212,7 +203,7 @@ class Scheduler:
                 return None
             return ExecutionRequest(workflow_id=due.workflow_id, execution_id=due.execution_id)
 
-        requests = [r for r in await _bounded(stuck, refresh) if r is not None]
+        requests = [r for r in await bounded(stuck, refresh) if r is not None]
         await self._publish(requests, "stuck", report)
         report.redispatched += len(requests)
 
@@ -225,7 +216,7 @@ class Scheduler:
             log.warning("lock lease expired; re-dispatching", workflow_id=due.workflow_id)
             return ExecutionRequest(workflow_id=due.workflow_id, execution_id=due.execution_id)
 
-        requests = [r for r in await _bounded(expired, recover) if r is not None]
+        requests = [r for r in await bounded(expired, recover) if r is not None]
         await self._publish(requests, "lease_expired", report)
         report.recovered += len(requests)
 
@@ -238,7 +229,7 @@ class Scheduler:
                 workflow, workflows=self._workflows, executions=self._executions, now=now
             )
 
-        settled = [e for e in await _bounded(archived, settle) if e is not None]
+        settled = [e for e in await bounded(archived, settle) if e is not None]
         cancelled = [e for e in settled if e.status == ExecutionStatus.CANCELLED]
         if cancelled:
             EXECUTIONS.labels(ExecutionStatus.CANCELLED.value).inc(len(cancelled))
@@ -257,14 +248,3 @@ class Scheduler:
             report.unacknowledged += missing
             log.warning("requests not acknowledged by Kafka", count=missing, kind=kind)
 
-
-async def _bounded(
-    items: Sequence[T], call: Callable[[T], Awaitable[R]]
-) -> list[R]:
-    gate = asyncio.Semaphore(CLAIM_CONCURRENCY)
-
-    async def one(item: T) -> R:
-        async with gate:
-            return await call(item)
-
-    return list(await asyncio.gather(*(one(i) for i in items)))

@@ -23,6 +23,12 @@ def wake_delay_s(now: datetime, earliest: datetime | None, interval_s: float) ->
     return min(interval_s, max(0.0, (earliest - now).total_seconds()))
 
 
+def maintenance_due(now: datetime, last_at: datetime | None, every_s: float) -> bool:
+    """Whether a tick also runs the recovery passes: their timeouts are tens of seconds, so
+    ticks that come in quick succession (one per wake-up) need not repeat their queries."""
+    return last_at is None or (now - last_at).total_seconds() >= every_s
+
+
 class WakeUps:
     """Sleep until the earliest of a planned time, a nudged time and `max_s`, or `stop()`."""
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from scheduler_svc.scheduler import maintenance_due
+from scheduler_svc.wakeups import maintenance_due
 from shared.adapters.memory import InMemoryPublisher
 from shared.domain.models import ExecutionRequest, ExecutionStatus
 from tests.fakes import Harness, ScriptedActionRunner, manual_workflow, periodic_workflow
