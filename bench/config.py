@@ -23,6 +23,7 @@ class Sizes:
     overload_s: float            # seconds of triggering per overload level
     overload_levels: tuple[float, ...]  # shares of the measured capacity
     overload_unshed: bool        # also the highest level with shedding off
+    overload_queue_bound: int    # also the highest level with API_MAX_QUEUED_RUNS=this (0: no)
     serving_n: int               # triggers per server variant and round (uvloop/httptools...)
     serving_variants: tuple[str, ...]
     serving_rounds: int          # the variants measured in turn, this many times
@@ -52,7 +53,7 @@ FULL = Sizes(
     db_ceiling_s=5, db_latency_s=2, adjacent_ceiling_s=2, kafka_messages=20_000,
     kafka_pings=200, commands_n=300, throughput_n=3000, http_n=2000, backlog_n=3000,
     latency_rate=100, latency_s=30, overload_s=15, overload_levels=(0.5, 1.0, 2.0),
-    overload_unshed=True, serving_n=1000,
+    overload_unshed=True, overload_queue_bound=64, serving_n=1000,
     serving_variants=("uvloop+httptools", "asyncio+h11", "uvloop+h11", "asyncio+httptools"),
     serving_rounds=3, health_s=3, runner_loop_n=1500, runner_loops=("asyncio", "uvloop"),
     runner_loop_rounds=2, http_clients_n=4000,
@@ -66,7 +67,8 @@ SMOKE = Sizes(
     db_ceiling_s=0.5, db_latency_s=0.3, adjacent_ceiling_s=0.3, kafka_messages=500,
     kafka_pings=10, commands_n=10, throughput_n=20, http_n=20, backlog_n=20,
     latency_rate=20, latency_s=2, overload_s=1.5, overload_levels=(0.5, 2.0),
-    overload_unshed=False, serving_n=40, serving_variants=("uvloop+httptools", "asyncio+h11"),
+    overload_unshed=False, overload_queue_bound=16, serving_n=40,
+    serving_variants=("uvloop+httptools", "asyncio+h11"),
     serving_rounds=1, health_s=1, runner_loop_n=20, runner_loops=("uvloop",),
     runner_loop_rounds=1, http_clients_n=100, scaleout_runners=(2,),
     scaleout_n=30, scaleout_api_fill=False,

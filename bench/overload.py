@@ -1,6 +1,7 @@
 """Overload: trigger -> finished at 50 %, 100 % and 200 % of the measured capacity, open loop
 (wrk), the API shedding past API_MAX_IN_FLIGHT (its default); at the highest level also
-with shedding off, for comparison.
+with shedding off, and with the queued-runs bound (API_MAX_QUEUED_RUNS, off by default) on,
+for comparison.
 
 Capacity = executions/s of the `throughput` log run in this same run (one API, one runner,
 wrk at 32 connections): what the system sustains with the API in the path. Each level
@@ -37,12 +38,22 @@ async def run(ctx: Context) -> dict[str, Any]:
             unshed["api_max_in_flight"] = 0
         finally:
             await system.remove_api(key)
+    bounded = None
+    if ctx.sizes.overload_queue_bound:
+        bound = ctx.sizes.overload_queue_bound
+        key = await system.add_api({"API_MAX_QUEUED_RUNS": str(bound)})
+        try:
+            bounded = await level(ctx, system, max(ctx.sizes.overload_levels), capacity,
+                                  [system.stack.services[key].url])
+            bounded["api_max_queued_runs"] = bound
+        finally:
+            await system.remove_api(key)
     top = levels[-1]
     return {
         "capacity_per_s": capacity, "capacity_source": source,
         "api_max_in_flight": int(default("API_MAX_IN_FLIGHT")),
-        "levels": levels, "top": top, "unshed": unshed,
-        "lost": sum(x["lost"] for x in levels + ([unshed] if unshed else [])),
+        "levels": levels, "top": top, "unshed": unshed, "queue_bounded": bounded,
+        "lost": sum(x["lost"] for x in [*levels, *(v for v in (unshed, bounded) if v)]),
     }
 
 

@@ -270,6 +270,10 @@ def _overload(r: dict[str, Any]) -> list[str]:
     if o.get("unshed"):
         levels.append((f"{100 * o['unshed']['share_of_capacity']:.0f} %, shedding off",
                        o["unshed"]))
+    if o.get("queue_bounded"):
+        q = o["queue_bounded"]
+        levels.append((f"{100 * q['share_of_capacity']:.0f} %, "
+                       f"API_MAX_QUEUED_RUNS={q['api_max_queued_runs']}", q))
     rows = [[name, x["rate"], x["achieved_rate"], x["sent"], x["accepted"], x["shed"],
              x["shed_share"], x["answered_p50_ms"], x["answered_p99_ms"],
              _pcts(x["trigger_answer_ms"]), x["lost"], x["executed_not_accepted"],

@@ -16,6 +16,8 @@ from shared.adapters.wiring import open_publisher, open_stores
 from shared.infra.logs import configure_logging
 from shared.infra.settings import Settings
 from shared.infra.tracing import traced_process
+from shared.ports import QueueDepth
+from workflows_svc.admission import QueueBound
 from workflows_svc.app import Wired, create_app
 from workflows_svc.execution_service import ExecutionService
 from workflows_svc.lifecycle_service import LifecycleService
@@ -27,7 +29,8 @@ DEFAULT_PORT = 8081
 @asynccontextmanager
 async def wire(settings: Settings) -> AsyncIterator[Wired]:
     """Open MongoDB and Kafka, build the service, close everything on exit."""
-    async with open_stores(settings) as stores, open_publisher(settings) as publisher:
+    async with open_stores(settings) as stores, open_publisher(settings) as publisher, \
+            _queue_bound(settings, stores.workflows) as queue:
         probe = KafkaProbe(settings.kafka_url)
         service = WorkflowService(
             workflows=stores.workflows, executions=stores.executions, publisher=publisher,
@@ -39,6 +42,7 @@ async def wire(settings: Settings) -> AsyncIterator[Wired]:
                 allowed_topics=ActionRules.parse_allowed(settings.kafka_publish_allowed),
                 reserved_topics=settings.reserved_topics(),
             ),
+            queue_full=queue.full if queue else None,
         )
         lifecycle = LifecycleService(
             workflows=stores.workflows, versions=stores.versions, clock=SystemClock(),
@@ -52,6 +56,16 @@ async def wire(settings: Settings) -> AsyncIterator[Wired]:
             yield Wired(service, {"mongodb": stores.ping, "kafka": probe}, lifecycle, runs)
         finally:
             await probe.close()
+
+
+@asynccontextmanager
+async def _queue_bound(settings: Settings, depth: QueueDepth) -> AsyncIterator[QueueBound | None]:
+    """API_MAX_QUEUED_RUNS's sampler while the app runs; None when the bound is off."""
+    if settings.api_max_queued_runs <= 0:
+        yield None
+        return
+    async with QueueBound(depth, max_queued=settings.api_max_queued_runs).sampling() as bound:
+        yield bound
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:

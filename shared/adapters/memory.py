@@ -96,5 +96,8 @@ class InMemoryWorkflowRepository(WorkflowRoles):
         doc = self._docs.get(workflow_id)
         return doc if doc is not None and run(transition, doc, params) else None
 
+    async def _count(self, query: Query, params: Mapping[str, Any], limit: int) -> int:
+        return len(self._matching(query, params, limit))
+
     def _matching(self, query: Query, params: Mapping[str, Any], limit: int) -> list[Doc]:
         return select(query, self._docs.values(), params)[:limit]

@@ -138,6 +138,10 @@ class MongoWorkflowRepository(WorkflowRoles):
             found = doc["trigger"]["next_run"]
         return found
 
+    async def _count(self, query: Query, params: Mapping[str, Any], limit: int) -> int:
+        check_params(query.params, params, query.name)
+        return await self._col.count_documents(to_query_filter(query.where, params), limit=limit)
+
     def _find(self, query: Query, params: Mapping[str, Any], limit: int,
               projection: Doc | None = None) -> AsyncCursor[Doc]:
         check_params(query.params, params, query.name)

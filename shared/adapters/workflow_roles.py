@@ -54,6 +54,13 @@ class WorkflowRoles(ABC):
     async def _first_next_run(self, query: Query, params: Mapping[str, Any]
                               ) -> datetime | None: ...
 
+    @abstractmethod
+    async def _count(self, query: Query, params: Mapping[str, Any], limit: int) -> int:
+        """How many workflows `query` selects, counting no further than `limit`."""
+
+    async def count_queued(self, *, limit: int) -> int:
+        return await self._count(lc.QUEUED, {}, limit)
+
     async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
         params = {
             "now": claim.now, "execution_id": claim.execution_id, "input": claim.input,

@@ -40,6 +40,14 @@ class RateLimited(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class Overloaded(DomainError):
+    """More runs wait for a runner than the API admits (503 with Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Unavailable(DomainError):
     """A dependency (database, Kafka) cannot be reached right now (503)."""
 

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         default=64, ge=0,
         description="requests workflows_svc handles at once; beyond it 503 + Retry-After (0 = off)",
     )
+    api_max_queued_runs: int = Field(
+        default=0, ge=0,
+        description="runs waiting for a runner beyond which a manual trigger is 503 (0 = off)",
+    )
     api_key: str | None = None
     db_command_metrics: bool = Field(
         default=False, description="count MongoDB commands in /metrics (db_commands_total)"

@@ -67,6 +67,14 @@ class TriggerClaims(Protocol):
         ...
 
 
+class QueueDepth(Protocol):
+    """How many dispatched runs wait for a runner (the API's admission bound)."""
+
+    async def count_queued(self, *, limit: int) -> int:
+        """The workflows `scheduled` and not yet claimed, counted up to `limit`."""
+        ...
+
+
 class ArchivedRuns(Protocol):
     """What archiving stopped and is still to settle (`shared/service_layer/settle.py`)."""
 

@@ -16,6 +16,7 @@ from shared.domain.errors import (
     DomainError,
     InvalidInput,
     NotFound,
+    Overloaded,
     RateLimited,
     Unavailable,
     UnsupportedMediaType,
@@ -25,7 +26,7 @@ from shared.infra.logs import get_logger
 log = get_logger(__name__)
 _STATUS = {
     InvalidInput: 400, NotFound: 404, Conflict: 409, UnsupportedMediaType: 415,
-    RateLimited: 429, Unavailable: 503,
+    RateLimited: 429, Overloaded: 503, Unavailable: 503,
 }
 
 
@@ -42,7 +43,7 @@ async def _domain_error(_: Request, exc: Exception) -> Response:
     if isinstance(exc, Conflict):
         extra = {"status": exc.status,
                  "nextRetryAt": exc.next_retry_at.isoformat() if exc.next_retry_at else None}
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | Overloaded):
         headers["Retry-After"] = str(exc.retry_after_s)
     if isinstance(exc, Unavailable):
         log.warning("dependency unavailable", error=exc.message, cause=repr(exc.__cause__))

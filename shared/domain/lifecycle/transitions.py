@@ -269,8 +269,10 @@ ARCHIVED_UNSETTLED = Query(
     (not_null(ARCHIVED_AT), ne(STATUS, LOCKED), not_null(EXECUTION_ID)), (WORKFLOW_ID,),
 )
 NEXT_RUNS = Query("next runs", (is_null(ARCHIVED_AT), gt(NEXT_RUN, Param("after"))), (NEXT_RUN,))
+# Runs dispatched that no runner has claimed yet: the queue the API may bound.
+QUEUED = Query("queued", (eq(STATUS, SCHEDULED),), (WORKFLOW_ID,))
 
 QUERIES = (
     DUE, DUE_AFTER, WAKING, WAKING_AFTER, STUCK_SCHEDULED, EXPIRED_LOCKS, ARCHIVED_UNSETTLED,
-    NEXT_RUNS,
+    NEXT_RUNS, QUEUED,
 )

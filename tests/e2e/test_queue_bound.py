@@ -1,0 +1,61 @@
+"""API_MAX_QUEUED_RUNS on real processes: with no runner draining, triggers are accepted
+until more runs are queued than the bound, then answered 503 + Retry-After, storing nothing;
+a runner draining the queue opens it again."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.helpers import api_client, create_workflow, log_action, trigger, wait_finished
+from tests.e2e.stacks import StartStack
+from tests.polling import eventually
+
+pytestmark = pytest.mark.e2e
+BOUND = 2
+DEADLINE_S = 20.0
+
+
+async def test_triggers_past_the_queued_runs_bound_are_shed_until_runners_drain(
+    start_stack: StartStack,
+) -> None:
+    with start_stack(label="queue-bound", env={"API_MAX_QUEUED_RUNS": str(BOUND)}) as stack:
+        assert stack.services["runner_svc"].terminate(timeout_s=20) == 0
+        async with api_client(stack.api) as client:
+            ids = [f"queued-{n}" for n in range(12)]
+            for workflow_id in ids:
+                await create_workflow(client, workflow_id, [log_action("queued")])
+            accepted: list[str] = []
+            refused = None
+            deadline = time.monotonic() + DEADLINE_S
+            for workflow_id in ids:  # the bound is sampled: a few more may get in first
+                answer = await trigger(client, workflow_id)
+                if answer.status_code == 503:
+                    refused = (workflow_id, answer)
+                    break
+                assert answer.status_code == 200, answer.text
+                accepted.append(workflow_id)
+                assert time.monotonic() < deadline
+            assert refused is not None, f"all {len(accepted)} accepted past a bound of {BOUND}"
+            refused_id, answer = refused
+            assert len(accepted) > BOUND
+            assert answer.headers["retry-after"] == "1"
+            assert "retry later" in answer.json()["error"]
+            shown = (await client.get(f"/workflows/{refused_id}")).json()
+            assert (shown["status"], shown["trigger"]["status"]) == ("active", None)
+            metrics = (await client.get("/metrics")).text
+            [shed] = [line for line in metrics.splitlines()
+                      if line.startswith("triggers_shed_total ")]
+            assert float(shed.split()[1]) >= 1
+
+            stack.add("runner_svc")
+            for workflow_id in accepted:
+                await wait_finished(client, workflow_id, timeout_s=DEADLINE_S)
+
+            async def admitted() -> bool:
+                return (await trigger(client, refused_id)).status_code == 200
+
+            await eventually(admitted, timeout_s=DEADLINE_S, what="the trigger admitted again")
+            [execution] = await wait_finished(client, refused_id, timeout_s=DEADLINE_S)
+            assert execution["status"] == "ok"
