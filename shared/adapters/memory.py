@@ -18,9 +18,9 @@ from shared.adapters.memory_versions import InMemoryVersions
 from shared.adapters.workflow_roles import Call, WorkflowRoles
 from shared.domain.errors import Conflict
 from shared.domain.lifecycle.evaluate import Doc, get_path, run, select
+from shared.domain.lifecycle.fields import CLAIM_ID, NEXT_RUN
 from shared.domain.lifecycle.language import Query, Transition, stamp_param
 from shared.domain.lifecycle.listing import listing
-from shared.domain.lifecycle.transitions import CLAIM_ID, NEXT_RUN
 from shared.domain.models import Workflow
 from shared.domain.schedules import schedule_for
 from shared.ports import DueWorkflow, WorkflowFilter

@@ -20,9 +20,9 @@ from shared.adapters.mongo_lifecycle import to_filter, to_query_filter, to_updat
 from shared.adapters.mongo_versions import MongoVersions
 from shared.adapters.workflow_roles import Call, WorkflowRoles
 from shared.domain.errors import Conflict
+from shared.domain.lifecycle.fields import CLAIM_ID, NEXT_RUN, WORKFLOW_ID
 from shared.domain.lifecycle.language import Query, Transition, check_params, stamp_param
 from shared.domain.lifecycle.listing import listing
-from shared.domain.lifecycle.transitions import CLAIM_ID, NEXT_RUN, WORKFLOW_ID
 from shared.domain.models import Trigger, TriggerStatus, Workflow
 from shared.domain.schedules import schedule_for
 from shared.ports import DueWorkflow, WorkflowFilter

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.language import Query, Transition
 from shared.domain.models import Workflow
@@ -59,7 +60,7 @@ class WorkflowRoles(ABC):
         """How many workflows `query` selects, counting no further than `limit`."""
 
     async def count_queued(self, *, limit: int) -> int:
-        return await self._count(lc.QUEUED, {}, limit)
+        return await self._count(lq.QUEUED, {}, limit)
 
     async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
         params = {
@@ -86,7 +87,7 @@ class WorkflowRoles(ABC):
         return await self.get(workflow_id)
 
     async def find_archived_unsettled(self, *, limit: int) -> list[Workflow]:
-        return await self._select(lc.ARCHIVED_UNSETTLED, {}, limit)
+        return await self._select(lq.ARCHIVED_UNSETTLED, {}, limit)
 
     async def clear_archived_execution(self, workflow_id: str, execution_id: str) -> bool:
         params = {"execution_id": execution_id}
@@ -96,9 +97,9 @@ class WorkflowRoles(ABC):
         self, now: datetime, *, after: DueWorkflow | None, limit: int
     ) -> list[DueWorkflow]:
         if after is None:
-            return await self._select_due(lc.DUE, {"now": now}, limit)
+            return await self._select_due(lq.DUE, {"now": now}, limit)
         params = {"now": now, "after_next_run": after.next_run, "after_id": after.workflow_id}
-        return await self._select_due(lc.DUE_AFTER, params, limit)
+        return await self._select_due(lq.DUE_AFTER, params, limit)
 
     async def claim_due(
         self, due: DueWorkflow, *, now: datetime, execution_id: str, next_run: datetime | None
@@ -116,21 +117,21 @@ class WorkflowRoles(ABC):
     async def find_stuck_scheduled(
         self, older_than: datetime, *, limit: int
     ) -> list[DueWorkflow]:
-        return await self._select_due(lc.STUCK_SCHEDULED, {"older_than": older_than}, limit)
+        return await self._select_due(lq.STUCK_SCHEDULED, {"older_than": older_than}, limit)
 
     async def refresh_scheduled(self, due: DueWorkflow, *, now: datetime) -> bool:
         params = {"observed_scheduled_at": due.scheduled_at, "now": now}
         return await self.apply(lc.REFRESH_SCHEDULED, due.workflow_id, params)
 
     async def find_expired_locks(self, now: datetime, *, limit: int) -> list[DueWorkflow]:
-        return await self._select_due(lc.EXPIRED_LOCKS, {"now": now}, limit)
+        return await self._select_due(lq.EXPIRED_LOCKS, {"now": now}, limit)
 
     async def recover_lock(self, due: DueWorkflow, *, now: datetime) -> bool:
         params = {"observed_token": due.lock_token, "now": now}
         return await self.apply(lc.RECOVER_LOCK, due.workflow_id, params)
 
     async def earliest_next_run(self, after: datetime) -> datetime | None:
-        return await self._first_next_run(lc.NEXT_RUNS, {"after": after})
+        return await self._first_next_run(lq.NEXT_RUNS, {"after": after})
 
     async def lock(
         self, workflow_id: str, *, token: str, lease_until: datetime
@@ -157,9 +158,9 @@ class WorkflowRoles(ABC):
         self, now: datetime, *, after: DueWorkflow | None, limit: int
     ) -> list[DueWorkflow]:
         if after is None:
-            return await self._select_due(lc.WAKING, {"now": now}, limit)
+            return await self._select_due(lq.WAKING, {"now": now}, limit)
         params = {"now": now, "after_next_run": after.next_run, "after_id": after.workflow_id}
-        return await self._select_due(lc.WAKING_AFTER, params, limit)
+        return await self._select_due(lq.WAKING_AFTER, params, limit)
 
     async def wake(self, workflow_id: str, *, execution_id: str, now: datetime,
                    next_run: datetime | None) -> bool:

@@ -16,7 +16,7 @@ from shared.adapters.mappers import WORKFLOW_HANDLER
 from shared.adapters.mongo import MongoWorkflowRepository, ensure_indexes
 from shared.adapters.mongo_indexes import DUE_INDEX, SUPERSEDED_DUE_INDEX
 from shared.adapters.mongo_lifecycle import to_query_filter
-from shared.domain.lifecycle import transitions as lc
+from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle.language import Query
 from tests.contract.helpers import at, periodic
 
@@ -79,7 +79,7 @@ async def test_a_due_page_is_read_off_the_index_in_order(db: Db) -> None:
     after = {"now": at(5), "after_next_run": first[-1].next_run,
              "after_id": first[-1].workflow_id}
 
-    for query, params in ((lc.DUE, {"now": at(5)}), (lc.DUE_AFTER, after)):
+    for query, params in ((lq.DUE, {"now": at(5)}), (lq.DUE_AFTER, after)):
         explained = await _stats(db, query, params)
         winning = explained["queryPlanner"]["winningPlan"]
         stages = _stages(winning.get("queryPlan", winning))  # nested when SBE runs it

@@ -21,6 +21,7 @@ from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowReposit
 from shared.adapters.mongo_errors import is_transient
 from shared.adapters.mongo_lifecycle import to_filter, to_query_filter, to_update
 from shared.domain.errors import Unavailable
+from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.language import gt, le
 from tests.contract.helpers import at, claim
@@ -127,16 +128,16 @@ def test_updates_and_filters_of_plain_transitions() -> None:
         "trigger.execution_id": "e1",
     }
     # The due query keeps the fields of the (status, trigger.next_run) index.
-    due = to_filter(lc.DUE.where, {"now": at(5)})
+    due = to_filter(lq.DUE.where, {"now": at(5)})
     assert due["status"] == "active" and due["trigger.next_run"] == {"$lte": at(5)}
     both = to_filter((gt(lc.NEXT_RUN, 1), le(lc.NEXT_RUN, 2)), {})
     assert both == {"trigger.next_run": {"$gt": 1, "$lte": 2}}
 
 
 def test_a_page_after_a_cursor_is_a_rooted_or_with_each_branch_bounded() -> None:
-    assert to_query_filter(lc.DUE.where, {"now": at(5)}) == to_filter(lc.DUE.where, {"now": at(5)})
+    assert to_query_filter(lq.DUE.where, {"now": at(5)}) == to_filter(lq.DUE.where, {"now": at(5)})
     params = {"now": at(5), "after_next_run": at(1), "after_id": "w9"}
-    later, same_instant = to_query_filter(lc.DUE_AFTER.where, params)["$or"]
+    later, same_instant = to_query_filter(lq.DUE_AFTER.where, params)["$or"]
     assert later["status"] == same_instant["status"] == "active"
     assert later["trigger.next_run"] == {"$lte": at(5), "$gt": at(1)}
     assert same_instant["trigger.next_run"] == {"$lte": at(5), "$eq": at(1)}

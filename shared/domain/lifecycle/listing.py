@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.domain.lifecycle.language import Clause, Query, eq, gt, is_null, not_null
-from shared.domain.lifecycle.transitions import (
+from shared.domain.lifecycle.fields import (
     ARCHIVED_AT,
     PAUSED_AT,
     STATUS,
     TRIGGER_TYPE,
     WORKFLOW_ID,
 )
+from shared.domain.lifecycle.language import Clause, Query, eq, gt, is_null, not_null
 from shared.domain.models import TriggerType, WorkflowStatus
 
 

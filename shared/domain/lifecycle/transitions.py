@@ -3,7 +3,8 @@
 `status` is the dispatch state (active = idle, scheduled = a request is on its way,
 locked = a runner executes it); `trigger.status` says why the execution it names is not
 over (busy: queued or running; pending: waiting for its retry; waiting: parked on a delay
-or a signal). The adapters turn each transition into one compare-and-set.
+or a signal). The adapters turn each transition into one compare-and-set. The queries that select
+workflows for them are in `queries.py`.
 """
 
 from __future__ import annotations
@@ -29,38 +30,33 @@ from shared.domain.lifecycle.fields import (
     TRIGGER_TYPE,
     UPDATED_AT,
     VERSION,
-    WORKFLOW_ID,
 )
 from shared.domain.lifecycle.language import (
     Compare,
     CountInWindow,
     Inc,
     Param,
-    Query,
     Set,
     Transition,
     Unset,
     any_of,
     eq,
-    gt,
     is_null,
-    le,
     lt,
     ne,
     not_null,
     one_of,
 )
-from shared.domain.models import TriggerStatus, TriggerType, WorkflowStatus
+from shared.domain.lifecycle.queries import ACTIVE, DISPATCHABLE, LOCKED, SCHEDULED, WAITING
+from shared.domain.models import TriggerStatus, TriggerType
 from shared.domain.versions import definition_fields, trigger_definition_fields
 
-ACTIVE, SCHEDULED, LOCKED = WorkflowStatus.ACTIVE, WorkflowStatus.SCHEDULED, WorkflowStatus.LOCKED
-BUSY, PENDING, WAITING = TriggerStatus.BUSY, TriggerStatus.PENDING, TriggerStatus.WAITING
+BUSY, PENDING = TriggerStatus.BUSY, TriggerStatus.PENDING
 
-_DISPATCHABLE = (is_null(ARCHIVED_AT), is_null(PAUSED_AT), eq(STATUS, ACTIVE))
 # A claim without input (`input_given` False) is refused, unread, by a workflow that
 # requires one; the service explains the refusal (a 400 naming the input).
 _IDLE_MANUAL = (
-    *_DISPATCHABLE, eq(TRIGGER_TYPE, TriggerType.MANUAL), is_null(TRIGGER_STATUS),
+    *DISPATCHABLE, eq(TRIGGER_TYPE, TriggerType.MANUAL), is_null(TRIGGER_STATUS),
     one_of(INPUT_REQUIRED, False, None, Param("input_given")),
 )
 _DISPATCH = (
@@ -101,14 +97,14 @@ _STAMP = Set(CLAIM_ID, Param("claim_id"))
 # The scheduler's dispatch of a due workflow, still as it observed it.
 CLAIM_DUE = Transition(
     "claim due",
-    (*_DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")),
+    (*DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")),
      eq(TRIGGER_STATUS, Param("observed_trigger_status"))),
     (*_DISPATCH, Set(NEXT_RUN, Param("next_run")), _STAMP),
 )
 # A slot missed for longer than the catch-up window: not run, the workflow waits for the next.
 PASS_DUE = Transition(
     "pass due slot",
-    (*_DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")), is_null(TRIGGER_STATUS)),
+    (*DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")), is_null(TRIGGER_STATUS)),
     (Set(NEXT_RUN, Param("next_run")),),
 )
 # A scheduled workflow whose request got lost is re-armed (the scheduler sends it again).
@@ -183,7 +179,7 @@ WAIT = Transition(
 # A signal (or the timer) dispatches the waiting execution again.
 WAKE = Transition(
     "wake",
-    (*_DISPATCHABLE, eq(TRIGGER_STATUS, WAITING), eq(EXECUTION_ID, Param("execution_id"))),
+    (*DISPATCHABLE, eq(TRIGGER_STATUS, WAITING), eq(EXECUTION_ID, Param("execution_id"))),
     (Set(STATUS, SCHEDULED), Set(SCHEDULED_AT, Param("now")), Set(TRIGGER_STATUS, BUSY),
      Set(NEXT_RUN, Param("next_run")), _STAMP),
 )
@@ -205,7 +201,7 @@ CANCEL_WAITING = Transition(
 )
 
 # Retrying a failed or cancelled execution dispatches it again on an idle workflow.
-CLAIM_RETRY = Transition("claim retry", (*_DISPATCHABLE, is_null(TRIGGER_STATUS)), _DISPATCH)
+CLAIM_RETRY = Transition("claim retry", (*DISPATCHABLE, is_null(TRIGGER_STATUS)), _DISPATCH)
 
 
 def _redefine(name: str, trigger_status: Compare, *extra: Set) -> Transition:
@@ -233,46 +229,4 @@ TRANSITIONS = (
     PASS_DUE, REFRESH_SCHEDULED, LOCK_FOR_RUN, EXTEND_LEASE, RELEASE, RECOVER_LOCK, ARCHIVE_IDLE,
     ARCHIVE, CLEAR_ARCHIVED_EXECUTION, PAUSE, RESUME, WAIT, WAKE, WAKE_ON_RESUME, CANCEL_WAITING,
     RESUME_IN_PROGRESS, CLAIM_RETRY, REDEFINE_IDLE, REDEFINE_IN_PROGRESS,
-)
-
-# Waiting executions are woken by WAKING, not dispatched as a new run.
-DUE = Query(
-    "due", (*_DISPATCHABLE, ne(TRIGGER_STATUS, WAITING), le(NEXT_RUN, Param("now"))),
-    (NEXT_RUN, WORKFLOW_ID),
-)
-# The next page of DUE after the (next_run, workflow_id) of the last one seen.
-DUE_AFTER = Query(
-    "due after",
-    (*DUE.where, any_of(
-        (gt(NEXT_RUN, Param("after_next_run")),),
-        (eq(NEXT_RUN, Param("after_next_run")), gt(WORKFLOW_ID, Param("after_id"))),
-    )),
-    DUE.order,
-)
-WAKING = Query(
-    "waking", (*_DISPATCHABLE, eq(TRIGGER_STATUS, WAITING), le(NEXT_RUN, Param("now"))),
-    (NEXT_RUN, WORKFLOW_ID),
-)
-WAKING_AFTER = Query(
-    "waking after", (*WAKING.where, *DUE_AFTER.where[len(DUE.where):]), WAKING.order,
-)
-STUCK_SCHEDULED = Query(
-    "stuck scheduled",
-    (eq(STATUS, SCHEDULED), is_null(ARCHIVED_AT), le(SCHEDULED_AT, Param("older_than"))),
-    (WORKFLOW_ID,),
-)
-EXPIRED_LOCKS = Query(
-    "expired locks", (eq(STATUS, LOCKED), le(LOCK_EXPIRES_AT, Param("now"))), (WORKFLOW_ID,),
-)
-ARCHIVED_UNSETTLED = Query(
-    "archived unsettled",
-    (not_null(ARCHIVED_AT), ne(STATUS, LOCKED), not_null(EXECUTION_ID)), (WORKFLOW_ID,),
-)
-NEXT_RUNS = Query("next runs", (is_null(ARCHIVED_AT), gt(NEXT_RUN, Param("after"))), (NEXT_RUN,))
-# Runs dispatched that no runner has claimed yet: the queue the API may bound.
-QUEUED = Query("queued", (eq(STATUS, SCHEDULED),), (WORKFLOW_ID,))
-
-QUERIES = (
-    DUE, DUE_AFTER, WAKING, WAKING_AFTER, STUCK_SCHEDULED, EXPIRED_LOCKS, ARCHIVED_UNSETTLED,
-    NEXT_RUNS, QUEUED,
 )

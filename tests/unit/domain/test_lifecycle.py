@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.mappers import WORKFLOW_HANDLER
+from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.evaluate import apply, get_path, holds, run, select
 from shared.domain.lifecycle.language import (
@@ -66,7 +67,7 @@ def test_wrong_parameters_are_an_error_not_a_refusal() -> None:
     with pytest.raises(ValueError, match="needs"):
         run(lc.CLAIM_TRIGGER, doc, {"now": 1})
     with pytest.raises(ValueError, match="needs"):
-        select(lc.DUE, [doc], {"now": 1, "extra": 2})
+        select(lq.DUE, [doc], {"now": 1, "extra": 2})
 
 
 def test_conditions_follow_mongodb_on_null_and_missing_fields() -> None:
@@ -102,7 +103,7 @@ def test_queries_select_and_order() -> None:
     docs = [WORKFLOW_HANDLER.to_document(c.before) for c in CASES]
     for n, doc in enumerate(docs):
         doc["workflow_id"] = f"w{n:02}"
-    due = select(lc.DUE, docs, {"now": CASES[0].after.created_at.replace(year=2100)})
+    due = select(lq.DUE, docs, {"now": CASES[0].after.created_at.replace(year=2100)})
     assert due and all(d["status"] == lc.ACTIVE and d["archived_at"] is None for d in due)
     keys = [(get_path(d, lc.NEXT_RUN), d["workflow_id"]) for d in due]
     assert keys == sorted(keys)
