@@ -98,7 +98,8 @@ def render(r: dict[str, Any]) -> list[str]:
               + (", ".join(f"`{k}={v}`" for k, v in meta.get("non_default_settings", {}).items())
                  or "nothing")
               + "; `DB_COMMAND_METRICS=1` in the `commands` part only, `API_MAX_IN_FLIGHT=0` "
-              "for the unshed overload comparison only. Each stack has its own database, "
+              "for the unshed overload comparison only, `API_MAX_QUEUED_RUNS` for the "
+              "queue-bounded one only. Each stack has its own database, "
               "topic and consumer group.", ""]
     return lines
 
