@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from scheduler_svc.due import slot_after_dispatch
 from shared.domain.models import ExecutionRequest
 from shared.ports import DueWorkflow, ExecutionRequestPublisher, SchedulerWorkflows, WakeClaim
 
@@ -23,7 +24,7 @@ async def wake_due(
     after: DueWorkflow | None = None
     while batch := await workflows.find_waking(now, after=after, limit=batch_size):
         wakes = [
-            WakeClaim(due.workflow_id, due.execution_id, now, _next_run(due, now))
+            WakeClaim(due.workflow_id, due.execution_id, now, slot_after_dispatch(due, now))
             for due in batch if due.execution_id is not None
         ]
         won = await workflows.wake_many(wakes)
@@ -39,7 +40,3 @@ async def wake_due(
             break
         after = batch[-1]
     return woken, unacked
-
-
-def _next_run(due: DueWorkflow, now: datetime) -> datetime | None:
-    return due.schedule.next_after(created_at=due.created_at, now=now)
