@@ -50,6 +50,15 @@ class Dashboard:
         assert found is not None  # until() returns only a truthy value
         return found
 
+    def attribute(self, css: str, name: str, what: str, timeout_s: float = 20.0) -> str:
+        """Wait for an element at `css` and read its `name` attribute in the same poll.
+
+        The dashboard re-renders on every poll, so an element found earlier can be
+        stale by the time it is read; finding and reading together avoids that.
+        """
+        value: str = self.until(lambda: self.find(css).get_attribute(name), what, timeout_s)
+        return value
+
     def alert(self, timeout_s: float = 10.0) -> Alert:
         wait = WebDriverWait(self.driver, timeout_s, poll_frequency=0.1)
         alert: Alert = wait.until(expected_conditions.alert_is_present(), "no confirmation")

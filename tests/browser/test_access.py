@@ -83,12 +83,12 @@ def test_every_page_fits_a_390_px_screen(dashboard: Dashboard, api: httpx.Client
     assert dashboard.horizontal_overflow_px() == 0, "the list scrolls sideways"
 
     dashboard.open_workflow(workflow_id)
-    row = dashboard.until(
-        lambda: dashboard.find("#executions tr[data-status='ok']"), "the execution ok")
+    execution_id = dashboard.attribute(
+        "#executions tr[data-status='ok']", "data-execution", "the execution ok")
     dashboard.until(lambda: dashboard.all("svg.graph g.node"), "the graph")
     assert dashboard.horizontal_overflow_px() == 0, "the workflow page scrolls sideways"
     assert dashboard.find("#trigger").size["width"] <= 390
 
-    dashboard.open_execution(str(row.get_attribute("data-execution")))
+    dashboard.open_execution(execution_id)
     dashboard.shows("#timeline", "a long log line")
     assert dashboard.horizontal_overflow_px() == 0, "the execution page scrolls sideways"

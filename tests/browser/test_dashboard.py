@@ -77,16 +77,14 @@ def test_trigger_runs_live_and_the_execution_shows_its_logs(
     ActionChains(dashboard.driver).send_keys(Keys.ENTER).perform()
     dashboard.shows("#workflow-outcome", "Triggered")
     dashboard.until(lambda: "Triggered" in dashboard.text("#live"), "the live region's news")
-    row = dashboard.until(
-        lambda: dashboard.find("#executions tr[data-status='ok']"), "the execution turning ok")
-    execution_id = row.get_attribute("data-execution")
-    assert execution_id
+    execution_id = dashboard.attribute(
+        "#executions tr[data-status='ok']", "data-execution", "the execution turning ok")
     dashboard.until(
         lambda: [n.get_attribute("data-state") for n in dashboard.all("svg.graph g.node")]
         == ["ok"] * 3, "every graph node coloured ok")
     dashboard.shows("#summary", "Last result")
 
-    row.find_element("css selector", "a.eid").click()
+    dashboard.click(f"#executions tr[data-execution='{execution_id}'] a.eid")
     dashboard.shows("h1", execution_id)
     dashboard.shows("#summary", "ok")
     entries = dashboard.until(lambda: dashboard.all("#timeline li.entry") or None, "timeline")
@@ -181,13 +179,13 @@ def test_a_failed_execution_shows_where_it_failed_and_retry_from_it_turns_ok(
     ])
     dashboard.open_workflow(workflow_id)
     dashboard.click("#trigger")
-    row = dashboard.until(lambda: dashboard.find("#executions tr[data-status='failed']"),
-                          "the execution failing after its retries", timeout_s=40)
+    execution_id = dashboard.attribute(
+        "#executions tr[data-status='failed']", "data-execution",
+        "the execution failing after its retries", timeout_s=40)
     dashboard.until(
         lambda: [n.get_attribute("data-state") for n in dashboard.all("svg.graph g.node")]
         == ["ok", "failed"], "the graph showing the failed action")
 
-    execution_id = str(row.get_attribute("data-execution"))
     dashboard.open_execution(execution_id)
     dashboard.shows("#summary", "failed")
     failed = dashboard.until(
@@ -198,7 +196,9 @@ def test_a_failed_execution_shows_where_it_failed_and_retry_from_it_turns_ok(
     dashboard.click("#retry")
     dashboard.shows("#execution-outcome", "Retry requested.")
     dashboard.shows("#summary .badge", "ok")
-    entries = dashboard.all("#timeline li.entry")
-    assert [e.get_attribute("data-status") for e in entries][-1] == "ok"
-    assert "attempt " in entries[-1].text
+    last_status, last_text = dashboard.until(lambda: (
+        (last := dashboard.all("#timeline li.entry")[-1]).get_attribute("data-status"),
+        last.text), "the timeline's last entry")
+    assert last_status == "ok"
+    assert "attempt " in last_text
     assert not dashboard.find("#retry").is_enabled()

@@ -85,9 +85,9 @@ def test_cancel_ends_an_execution_waiting_in_a_delay(
         {"name": "after", "type": "log", "message": "woke"}]})
     dashboard.open_workflow(workflow_id)
     dashboard.click("#trigger")
-    row = dashboard.until(lambda: dashboard.find("#executions tr[data-status='pending']"),
-                          "the execution waiting")
-    dashboard.open_execution(str(row.get_attribute("data-execution")))
+    execution_id = dashboard.attribute(
+        "#executions tr[data-status='pending']", "data-execution", "the execution waiting")
+    dashboard.open_execution(execution_id)
     waiting = dashboard.shows("#waiting", "delay")
     assert "until" in waiting and "in " in waiting  # counting down to the end of the delay
     dashboard.click("#cancel")
@@ -111,11 +111,11 @@ def test_a_signal_lets_the_waiting_execution_end_ok_live(
     dashboard.open_workflow(workflow_id)
     dashboard.type_into("#trigger-input", '{"version": "1.4.2"}')
     dashboard.click("#trigger")
-    row = dashboard.until(lambda: dashboard.find("#executions tr[data-status='pending']"),
-                          "the execution waiting")
+    execution_id = dashboard.attribute(
+        "#executions tr[data-status='pending']", "data-execution", "the execution waiting")
     dashboard.until(lambda: node_states(dashboard) == {
         "approval": "waiting", "announce": "pending"} or None, "the graph: approval waits")
-    dashboard.open_execution(str(row.get_attribute("data-execution")))
+    dashboard.open_execution(execution_id)
     dashboard.shows("#waiting", 'signal for signal "approve"')
     dashboard.shows("#summary", "1.4.2")  # the trigger's input
     assert dashboard.find("#signal-name").get_attribute("value") == "approve"
