@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -12,10 +13,21 @@ from wfa.errors import ApiError, CliError, api_error, transport_error
 
 Json = dict[str, Any]
 DEFAULT_URL = "http://127.0.0.1:8081"
+SHED_RETRIES = 3            # a shed request (503 + Retry-After) is sent again this many times
+MAX_RETRY_AFTER_S = 10.0    # never wait longer than this for one retry
 
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
+
+
+def shed_retry_after_s(response: httpx.Response) -> float | None:
+    """Seconds to wait before sending again, if the server shed this request (503 with a
+    numeric Retry-After); None for any other answer."""
+    after = response.headers.get("retry-after", "")
+    if response.status_code != 503 or not after.strip().isdigit():
+        return None
+    return min(float(after), MAX_RETRY_AFTER_S)
 
 
 class Api:
@@ -24,8 +36,10 @@ class Api:
     def __init__(
         self, base_url: str = DEFAULT_URL, api_key: str | None = None, *,
         timeout_s: float = 15.0, transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._sleep = sleep
         self.has_key = bool(api_key)
         headers = {"X-API-Key": api_key} if api_key else {}
         self._http = httpx.Client(
@@ -36,11 +50,19 @@ class Api:
         self._http.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send; an error status or a transport failure raises a `CliError`."""
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.base_url) from None
+        """Send; an error status or a transport failure raises a `CliError`.
+
+        A request the server shed (503 with Retry-After: it stored nothing) is sent again
+        after the time it names, up to SHED_RETRIES times."""
+        for attempt in range(SHED_RETRIES + 1):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                raise transport_error(exc, self.base_url) from None
+            wait_s = shed_retry_after_s(response)
+            if wait_s is None or attempt == SHED_RETRIES:
+                break
+            self._sleep(wait_s)
         if response.status_code >= 400:
             raise api_error(response, has_key=self.has_key)
         return response

@@ -6,6 +6,8 @@ import httpx
 import pytest
 
 from tests.unit.wfa.fake_api import FakeApi, run
+from wfa.client import MAX_RETRY_AFTER_S, SHED_RETRIES, Api
+from wfa.errors import ApiError
 
 
 def answering(status: int, body: object, headers: dict[str, str] | None = None) -> FakeApi:
@@ -97,3 +99,59 @@ def test_not_found_on_an_existing_route_is_not_a_missing_route() -> None:
     assert result.stderr == (
         "wfa: error: 404 not found (GET /workflows/nope): workflow not found\n"
     )
+
+
+def shedding(times: int, retry_after: str = "1") -> tuple[httpx.MockTransport, list[str]]:
+    """A server that sheds the first `times` requests (503 + Retry-After), then answers."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if len(seen) <= times:
+            return httpx.Response(503, json={"error": "server overloaded, retry later"},
+                                  headers={"Retry-After": retry_after})
+        return httpx.Response(200, json={"status": "workflow triggered"})
+
+    return httpx.MockTransport(handle), seen
+
+
+def test_a_shed_request_is_sent_again_after_the_time_the_server_names() -> None:
+    transport, seen = shedding(2, retry_after="2")
+    slept: list[float] = []
+    api = Api(transport=transport, sleep=slept.append)
+
+    assert api.trigger("w", None) == {"status": "workflow triggered"}
+    assert seen == ["POST /workflows/w/trigger"] * 3
+    assert slept == [2.0, 2.0]
+
+
+def test_shedding_that_outlasts_the_retries_is_one_error_line() -> None:
+    transport, seen = shedding(SHED_RETRIES + 5, retry_after="60")
+    slept: list[float] = []
+    api = Api(transport=transport, sleep=slept.append)
+
+    with pytest.raises(ApiError, match=r"^503 service unavailable \(POST /workflows/w/trigger\)"):
+        api.trigger("w", None)
+    assert len(seen) == SHED_RETRIES + 1
+    assert slept == [MAX_RETRY_AFTER_S] * SHED_RETRIES  # a long Retry-After is capped
+
+
+def test_a_503_without_retry_after_is_not_sent_again() -> None:
+    """The database being unreachable is a 503 without Retry-After: the request may have
+    had an effect, so it is reported, not repeated."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(503, json={"error": "database unavailable"})
+
+    with pytest.raises(ApiError):
+        Api(transport=httpx.MockTransport(handle), sleep=lambda _: None).trigger("w", None)
+    assert len(seen) == 1
+
+
+def test_the_cli_trigger_rides_out_a_shed_answer() -> None:
+    transport, seen = shedding(1, retry_after="0")
+    result = run(transport, "trigger", "w")
+    assert result.exit_code == 0, result.stderr
+    assert seen == ["POST /workflows/w/trigger"] * 2
