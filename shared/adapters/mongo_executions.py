@@ -29,9 +29,10 @@ class MongoExecutionRepository:
             {"id": execution.id},
             {"$setOnInsert": self._handler.to_document(execution)},
             upsert=True,
-            return_document=ReturnDocument.AFTER,
+            return_document=ReturnDocument.BEFORE,
         )
-        assert doc is not None, "an upsert returns the document"
+        if doc is None:  # inserted: stored as given (no need to read it back and decode it)
+            return execution
         stored = self._handler.from_document(doc)
         if LEGACY_RESULTS in doc:
             await self._upgrade(stored, len(doc[LEGACY_RESULTS]))
