@@ -38,6 +38,10 @@ class QueueBound:
 
     def full(self) -> bool:
         """True while the last sample counted more runs queued than the bound."""
+        return self._full
+
+    def sheds(self) -> bool:
+        """Whether a trigger arriving now is shed (`full`); each one shed is counted."""
         if self._full:
             SHED_TRIGGERS.inc()
         return self._full

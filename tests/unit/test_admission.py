@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.actions import LogAction
 from shared.adapters.memory import (
@@ -44,7 +45,15 @@ async def test_the_bound_is_full_when_more_runs_are_queued_than_it_admits(
     gate = QueueBound(workflows, max_queued=bound)
     assert not gate.full(), "nothing sampled yet: admit"
     await gate.sample()
+    shed_before = shed_total()
     assert gate.full() is full
+    assert shed_total() == shed_before, "asking whether it is full sheds nothing"
+    assert gate.sheds() is full
+    assert shed_total() == shed_before + (1 if full else 0)
+
+
+def shed_total() -> float:
+    return REGISTRY.get_sample_value("triggers_shed_total") or 0.0
 
 
 async def test_a_failed_count_admits() -> None:
