@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.waits import analyse, delay_for, peak_waiting, waiting_at, wake_lag_ms
+from bench.waits_analysis import analyse, delay_for, peak_waiting, waiting_at, wake_lag_ms
 
 MB = 1024 * 1024
 
