@@ -65,8 +65,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="override one size of bench/config.py's Sizes (repeatable), "
                              "e.g. --size waits_n=2000")
     parser.add_argument("--profile", action="store_true",
-                        help="py-spy profiles of the runner and the API during the "
-                             "throughput runs (next to the report; slows them down)")
+                        help="py-spy profiles (next to the report; slows them down): API and "
+                             "runner in the throughput runs, scheduler and runner during the "
+                             "wakes, the scheduler during the scale dispatch")
     args = parser.parse_args(argv)
     chosen = [p.strip() for p in args.only.split(",") if p.strip()] or list(PARTS)
     unknown = set(chosen) - set(PARTS)

@@ -37,11 +37,19 @@ async def db_ceiling(ctx: Context) -> dict[str, Any]:
     await insert(db, ({**manual_doc(i, log_action(), now), "status": "scheduled"} for i in ids))
     col = db["workflows"]
     window = Window()
+    measure = ctx.measure({})
     concurrent = await cas_run(col, ids, workers, ctx.sizes.db_ceiling_s)
+    fam_cpu = measure.done(concurrent["ops"])["cpu_ms_per"]
     single = await cas_run(col, ids, 1, ctx.sizes.db_latency_s)
+    measure = ctx.measure({})
     updates = await cas_run(col, ids, workers, ctx.sizes.db_ceiling_s, op="update_one")
+    update_cpu = measure.done(updates["ops"])["cpu_ms_per"]
     single_updates = await cas_run(col, ids, 1, ctx.sizes.db_latency_s, op="update_one")
     return {
+        # CPU ms per command at the runner's concurrency: "bench" is PyMongo's client side
+        # (this process runs nothing else meanwhile), "mongod" the server's.
+        "cpu_ms_per_command": {"find_one_and_update": _cpu_pair(fam_cpu),
+                               "update_one": _cpu_pair(update_cpu)},
         "concurrency": workers, "ops": concurrent["ops"], "ops_per_s": concurrent["ops_per_s"],
         "latency_ms": concurrent["latency_ms"], "single_ops_per_s": single["ops_per_s"],
         "single_latency_ms": single["latency_ms"], "seconds": concurrent["seconds"],
@@ -50,6 +58,10 @@ async def db_ceiling(ctx: Context) -> dict[str, Any]:
         "update_one_single_latency_ms": single_updates["latency_ms"],
         "documents": len(ids), "machine": window.close(),
     }
+
+
+def _cpu_pair(per: dict[str, float]) -> dict[str, float | None]:
+    return {"client": per.get("bench"), "mongod": per.get("mongod")}
 
 
 async def cas_run(

@@ -20,6 +20,7 @@ from typing import Any
 from bench.config import SCHEDULER_INTERVAL_S
 from bench.infra import Context
 from bench.probes import RssSampler, Window, mb, metric, scrape, wait_for
+from bench.profile import sampled
 from bench.seed import insert, periodic_doc, utcnow
 
 INTERVAL_S = 3600           # after its run, each workflow's next slot is an hour away
@@ -74,10 +75,12 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
             return done >= n
 
         try:
-            finished = await wait_for(
-                all_dispatched, timeout_s=due_at - time.time() + ctx.sizes.scale_cap_s,
-                interval_s=0.02, what=f"{n} dispatches",
-            )
+            async with sampled({"scheduler": scheduler.proc.pid},  # type: ignore[union-attr]
+                               ctx.profile_dir, f"scale-{n}"):
+                finished = await wait_for(
+                    all_dispatched, timeout_s=due_at - time.time() + ctx.sizes.scale_cap_s,
+                    interval_s=0.02, what=f"{n} dispatches",
+                )
         except TimeoutError:
             finished = time.time()
         scheduled = await db["workflows"].count_documents({"status": "scheduled"})
