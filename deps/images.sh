@@ -356,15 +356,16 @@ kafka_libs() {
     mv "$libs.tmp" "$libs"
 }
 
-podman_build() { # podman_build TAG DOCKERFILE CONTEXT
+podman_build() { # podman_build TAG DOCKERFILE CONTEXT [BUILD-ARG...]
     local tag="$1" dockerfile="$2" context="$3" name
+    local build_args=("${@:4}")
     name="$(basename "$tag" | tr ':' '-')"
     write_pip_secret
     say "podman build $tag (-f ${dockerfile#"$ROOT/"})"
     # --network host: the build's RUN steps reach PyPI and Debian as this host does, and the
     # host's network configuration stays untouched; --format docker keeps HEALTHCHECK.
     if ! podman build --format docker --network host --pull=never --layers \
-        "${SECRET_ARGS[@]}" -t "$tag" -f "$dockerfile" "$context" >"$LOG_DIR/build-$name.log" 2>&1; then
+        "${SECRET_ARGS[@]}" "${build_args[@]/#/--build-arg=}" -t "$tag" -f "$dockerfile" "$context" >"$LOG_DIR/build-$name.log" 2>&1; then
         tail -n 40 "$LOG_DIR/build-$name.log" >&2
         record FAIL "image $tag builds"
         return 1
@@ -393,7 +394,12 @@ check_image() {
 # images a rebuild left without a tag would pile up in the storage
 prune_images() { podman image prune -f >/dev/null; }
 
-build_service() { podman_build "$REPO/${1//_/-}:local" "$ROOT/$1/Dockerfile" "$ROOT"; }
+# the services' one Dockerfile, told which service and port by build arguments
+declare -A SERVICE_PORT=([workflows_svc]=8081 [scheduler_svc]=8082 [runner_svc]=8083)
+build_service() {
+    podman_build "$REPO/${1//_/-}:local" "$ROOT/Dockerfile" "$ROOT" \
+        "SERVICE=$1" "PORT=${SERVICE_PORT[$1]}"
+}
 
 build_mongo() { podman_build "$MONGO_TAG" "$ROOT/deps/images/mongo/Dockerfile" "$ROOT/deps/images/mongo"; }
 
@@ -411,7 +417,7 @@ build_kafka() {
 
 lint() {
     local f rc=0 bin
-    for f in "${SERVICES[@]/%//Dockerfile}" deps/images/mongo/Dockerfile deps/images/kafka/Dockerfile; do
+    for f in Dockerfile deps/images/mongo/Dockerfile deps/images/kafka/Dockerfile; do
         if "$HADOLINT" --no-color --failure-threshold warning "$f" >"$LOG_DIR/hadolint.log" 2>&1; then
             record PASS "hadolint $f"
         else

@@ -1,4 +1,6 @@
-# runner_svc: built from the repository root (docker compose: context ".", dockerfile runner_svc/Dockerfile)
+# The three services' image, built from the repository root; SERVICE picks the one it runs:
+#   podman build --build-arg SERVICE=runner_svc --build-arg PORT=8083 -t runner-svc .
+# (docker compose: context ".", args SERVICE and PORT per service).
 FROM python:3.11-slim
 
 # HOST=0.0.0.0: in a container the published port reaches the service only on a
@@ -11,8 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Everything up to USER is the same in the three services' Dockerfiles, so that a builder
-# reuses these layers for the second and third image.
+# Everything up to the ARGs below is the same for the three services, so a builder reuses
+# these layers for the second and third image.
 # the project metadata and the pinned versions first, then the four packages
 COPY pyproject.toml constraints.txt ./
 COPY shared/ shared/
@@ -30,10 +32,15 @@ RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=pip-ca.crt \
 RUN useradd --system --uid 10001 --no-create-home app
 USER app
 
-ENV PORT=8083
-EXPOSE 8083
+# workflows_svc (8081), scheduler_svc (8082) or runner_svc (8083)
+ARG SERVICE=workflows_svc
+ARG PORT=8081
+ENV SERVICE=${SERVICE} \
+    PORT=${PORT}
+EXPOSE ${PORT}
 
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=5 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8083') + '/health', timeout=3)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/health', timeout=3)"]
 
-CMD ["python", "-m", "runner_svc"]
+# exec: the service is PID 1 and gets the stop signal itself
+CMD ["sh", "-c", "exec python -m \"$SERVICE\""]
