@@ -1,7 +1,7 @@
-# The three services' image, built from the repository root; SERVICE picks the one it runs:
-#   podman build --build-arg SERVICE=runner_svc --build-arg PORT=8083 -t runner-svc .
-# (docker compose: context ".", args SERVICE and PORT per service).
-FROM python:3.11-slim
+# The three services' images, built from the repository root; the target picks one:
+#   podman build --target runner_svc -t runner-svc .
+# (docker compose: context ".", target per service). They share every layer of `base`.
+FROM python:3.11-slim AS base
 
 # HOST=0.0.0.0: in a container the published port reaches the service only on a
 # non-loopback interface (outside containers the default stays 127.0.0.1).
@@ -13,8 +13,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Everything up to the ARGs below is the same for the three services, so a builder reuses
-# these layers for the second and third image.
 # the project metadata and the pinned versions first, then the four packages
 COPY pyproject.toml constraints.txt ./
 COPY shared/ shared/
@@ -32,15 +30,21 @@ RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=pip-ca.crt \
 RUN useradd --system --uid 10001 --no-create-home app
 USER app
 
-# workflows_svc (8081), scheduler_svc (8082) or runner_svc (8083)
-ARG SERVICE=workflows_svc
-ARG PORT=8081
-ENV SERVICE=${SERVICE} \
-    PORT=${PORT}
-EXPOSE ${PORT}
-
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=5 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/health', timeout=3)"]
 
 # exec: the service is PID 1 and gets the stop signal itself
 CMD ["sh", "-c", "exec python -m \"$SERVICE\""]
+
+FROM base AS workflows_svc
+ENV SERVICE=workflows_svc PORT=8081
+EXPOSE 8081
+
+FROM base AS scheduler_svc
+ENV SERVICE=scheduler_svc PORT=8082
+EXPOSE 8082
+
+# last: a build without --target gives the runner
+FROM base AS runner_svc
+ENV SERVICE=runner_svc PORT=8083
+EXPOSE 8083

@@ -356,16 +356,16 @@ kafka_libs() {
     mv "$libs.tmp" "$libs"
 }
 
-podman_build() { # podman_build TAG DOCKERFILE CONTEXT [BUILD-ARG...]
+podman_build() { # podman_build TAG DOCKERFILE CONTEXT [PODMAN-BUILD-OPTION...]
     local tag="$1" dockerfile="$2" context="$3" name
-    local build_args=("${@:4}")
+    local options=("${@:4}")
     name="$(basename "$tag" | tr ':' '-')"
     write_pip_secret
     say "podman build $tag (-f ${dockerfile#"$ROOT/"})"
     # --network host: the build's RUN steps reach PyPI and Debian as this host does, and the
     # host's network configuration stays untouched; --format docker keeps HEALTHCHECK.
     if ! podman build --format docker --network host --pull=never --layers \
-        "${SECRET_ARGS[@]}" "${build_args[@]/#/--build-arg=}" -t "$tag" -f "$dockerfile" "$context" >"$LOG_DIR/build-$name.log" 2>&1; then
+        "${SECRET_ARGS[@]}" "${options[@]}" -t "$tag" -f "$dockerfile" "$context" >"$LOG_DIR/build-$name.log" 2>&1; then
         tail -n 40 "$LOG_DIR/build-$name.log" >&2
         record FAIL "image $tag builds"
         return 1
@@ -394,11 +394,15 @@ check_image() {
 # images a rebuild left without a tag would pile up in the storage
 prune_images() { podman image prune -f >/dev/null; }
 
-# the services' one Dockerfile, told which service and port by build arguments
-declare -A SERVICE_PORT=([workflows_svc]=8081 [scheduler_svc]=8082 [runner_svc]=8083)
+# the services' one Dockerfile: a stage per service, named by its module
 build_service() {
-    podman_build "$REPO/${1//_/-}:local" "$ROOT/Dockerfile" "$ROOT" \
-        "SERVICE=$1" "PORT=${SERVICE_PORT[$1]}"
+    local tag="$REPO/${1//_/-}:local" runs
+    podman_build "$tag" "$ROOT/Dockerfile" "$ROOT" --target "$1" || return 1
+    # a builder that took a cached stage for another would start the wrong service
+    runs="$(podman image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$tag" \
+        | sed -n 's/^SERVICE=//p')"
+    if [[ "$runs" == "$1" ]]; then record PASS "$tag: runs $1"; else
+        record FAIL "$tag: runs $1 (SERVICE=${runs:-unset})"; return 1; fi
 }
 
 build_mongo() { podman_build "$MONGO_TAG" "$ROOT/deps/images/mongo/Dockerfile" "$ROOT/deps/images/mongo"; }
