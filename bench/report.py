@@ -398,13 +398,15 @@ def _scale(r: dict[str, Any]) -> list[str]:
              s["dispatch_s"] if s["complete"] else f"~{s['dispatch_s']} (extrapolated: "
              f"{s['dispatched']} in {r['meta'].get('scale_cap_s')} s)", s["dispatch_per_s"],
              s["scheduled_in_db"], s["rss_idle_mb"], s["rss_peak_mb"], s["known_before_due"],
-             _load(s.get("machine"))]
+             _cpu(s), _load(s.get("machine"))]
             for s in x["sizes"]]
     return [
         "## Scheduler scale: N periodic workflows due at the same instant (no runner)", "",
         *_table(["N", "first dispatch s", "all dispatched s", "dispatches/s", "scheduled in DB",
-                 "RSS idle MB", "RSS peak MB", "known before due", "load, busy"], rows),
-        "Times from the instant they became due; one fresh scheduler process per N.", "",
+                 "RSS idle MB", "RSS peak MB", "known before due", "CPU ms / dispatch",
+                 "load, busy"], rows),
+        "Times from the instant they became due; one fresh scheduler process per N. CPU: "
+        "from before the due instant until the last dispatch, divided by the dispatches.", "",
     ]
 
 

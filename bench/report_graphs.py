@@ -82,7 +82,7 @@ def _waits_row(x: dict[str, Any]) -> list[Any]:
         x.get("mode"), x.get("delay_s"), f"{x['n']} / {x['accepted']} / {x['finished']}",
         x["trigger_s"], x["peak_waiting"], x.get("plateau_s"), pcts(x.get("lateness_ms")),
         pcts(x.get("scheduler_wake_lag_ms")), x.get("wake_span_s"),
-        f"{x.get('rss_before_mb')} / {x.get('rss_waiting_mb')} / "
-        f"{x.get('rss_after_mb')} / {x.get('rss_peak_mb')}",
+        " / ".join(str(x.get(k) or "n/a") for k in (
+            "rss_before_mb", "rss_waiting_mb", "rss_after_mb", "rss_peak_mb")),
         x.get("rss_growth_mb"), x.get("rss_plateau_drift_mb"), load(x.get("machine")),
     ]

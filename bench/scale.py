@@ -74,6 +74,7 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
             progress["done"] = done
             return done >= n
 
+        measure = ctx.measure({"scheduler": scheduler})
         try:
             async with sampled({"scheduler": scheduler.proc.pid},  # type: ignore[union-attr]
                                ctx.profile_dir, f"scale-{n}"):
@@ -83,6 +84,7 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
                 )
         except TimeoutError:
             finished = time.time()
+        cpu = measure.done(int(progress["done"]))  # read while the scheduler still runs
         scheduled = await db["workflows"].count_documents({"status": "scheduled"})
     finally:
         sampler.stop()
@@ -102,5 +104,5 @@ async def one_size(ctx: Context, n: int, insert_rate: float) -> dict[str, Any]:
         "scheduled_in_db": scheduled,
         "rss_idle_mb": mb(statistics.median(idle)) if idle else None,
         "rss_peak_mb": mb(max(busy)) if busy else None,
-        "machine": window.close(),
+        "cpu_ms_per": cpu["cpu_ms_per"], "machine": window.close(),
     }
