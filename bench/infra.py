@@ -92,6 +92,11 @@ class System:
             named["runner" if i == 0 else f"runner-{i + 1}"] = self.stack.services[key]
         return {k: v for k, v in named.items() if v.proc is not None and v.proc.poll() is None}
 
+    def pids(self, *names: str) -> dict[str, int]:
+        """The pids of these running services (report names), for a profile."""
+        return {name: p.proc.pid for name, p in self.processes().items()
+                if name in names and p.proc is not None}
+
     async def reset(self, timeout_s: float = 60.0) -> None:
         """Empty both collections between measurements, so each one starts from the same
         state: archive everything, let attempts in flight end, delete."""

@@ -132,10 +132,8 @@ async def concurrent(
     done_before = await executions_total(ctx, system)
     sampler = RssSampler(system.runner.proc.pid).start()  # type: ignore[union-attr]
     processes = system.processes()
-    pids = {name: p.proc.pid for name, p in processes.items()  # type: ignore[union-attr]
-            if name in ("api", "runner")}
     measure = ctx.measure(processes)
-    async with sampled(pids, ctx.profile_dir, variant):
+    async with sampled(system.pids("api", "runner"), ctx.profile_dir, variant):
         load = await triggers(system.apis, prefix, n, concurrency=TRIGGER_CONCURRENCY)
         accepted = len(load.accepted)
         await wait_done(ctx, system, done_before, accepted)

@@ -98,9 +98,6 @@ async def _until_woken(ctx: Context, system: System, ok_total: float, *,
                        first_due_at: float, n: int) -> None:
     """Wait (profiling the scheduler and the runner from the first due time, so that the
     profile covers the wakes) until `ok_total` executions are ok and all are released."""
-    pids = {name: p.proc.pid for name, p in system.processes().items()  # type: ignore[union-attr]
-            if name in ("scheduler", "runner")}
-
     async def all_woken() -> bool:
         return await _ok_total(ctx, system) >= ok_total
 
@@ -109,7 +106,7 @@ async def _until_woken(ctx: Context, system: System, ok_total: float, *,
 
     # Pacing to a wall-clock time (the first due time), not a synchronisation.
     await asyncio.sleep(max(0.0, first_due_at - time.time()))
-    async with sampled(pids, ctx.profile_dir, "wakes"):
+    async with sampled(system.pids("scheduler", "runner"), ctx.profile_dir, "wakes"):
         await wait_for(all_woken, timeout_s=60 + n / 20, interval_s=0.25,
                        what="delayed executions to finish")
     await wait_for(released, timeout_s=60, interval_s=0.25, what="workflows released")

@@ -42,7 +42,7 @@ async def wire(settings: Settings) -> AsyncIterator[Wired]:
                 allowed_topics=ActionRules.parse_allowed(settings.kafka_publish_allowed),
                 reserved_topics=settings.reserved_topics(),
             ),
-            queue_full=queue.sheds if queue else None,
+            shed_trigger=queue.sheds if queue else None,
         )
         lifecycle = LifecycleService(
             workflows=stores.workflows, versions=stores.versions, clock=SystemClock(),

@@ -57,7 +57,7 @@ class WorkflowService:
         self, *, workflows: ApiWorkflows, executions: ExecutionRepository,
         publisher: ExecutionRequestPublisher, clock: Clock,
         min_interval_s: float = 1.0, trigger_rate_limit: int = 60,
-        action_rules: ActionRules | None = None, queue_full: Callable[[], bool] | None = None,
+        action_rules: ActionRules | None = None, shed_trigger: Callable[[], bool] | None = None,
     ) -> None:
         self._workflows = workflows
         self._executions = executions
@@ -66,7 +66,7 @@ class WorkflowService:
         self._trigger_rules = TriggerRules(min_interval_ms=int(min_interval_s * 1000))
         self._rate_limit = trigger_rate_limit
         self._action_rules = action_rules or ActionRules()
-        self._queue_full = queue_full or (lambda: False)
+        self._shed_trigger = shed_trigger or (lambda: False)
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -118,7 +118,7 @@ class WorkflowService:
 
         Without input the claim is the one round trip of v1 (a workflow that requires input
         refuses it); with input the workflow is read first to check it against `inputs`."""
-        if self._queue_full():
+        if self._shed_trigger():
             raise Overloaded("too many runs wait for a runner; retry later", retry_after_s=1)
         now = self._clock.now()
         run_input = None if given is None else await self._checked_input(workflow_id, given)

@@ -91,7 +91,7 @@ def service(
     """The conftest's service, with a queue bound the test sets."""
     return WorkflowService(workflows=workflows, executions=executions, publisher=publisher,
                            clock=clock, trigger_rate_limit=0,
-                           queue_full=lambda: queue_is_full[0])
+                           shed_trigger=lambda: queue_is_full[0])
 
 
 async def test_a_trigger_over_the_bound_is_503_with_retry_after_and_stores_nothing(
