@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.uri_parser import parse_uri
 
-from bench.config import Sizes, service_env
+from bench.config import QUEUE_WAIT, Sizes, default, service_env
 from bench.drive import Load
 from bench.probes import CpuMeter, Window, per_execution_ms, server_pid
 from bench.seed import utcnow
@@ -149,6 +151,19 @@ class System:
     async def remove_api(self, key: str) -> None:
         await asyncio.to_thread(self.stack.services[key].terminate, 20)
         self.api_keys.remove(key)
+
+    @asynccontextmanager
+    async def extra_api(self, env: dict[str, str]) -> AsyncIterator[str]:
+        """One more API process with `env` while the context is open; its URL."""
+        key = await self.add_api(env)
+        try:
+            yield self.stack.services[key].url
+        finally:
+            await self.remove_api(key)
+
+    def default_api(self) -> AbstractAsyncContextManager[str]:
+        """An API at every default, the queue-wait bound included (the stack's is off)."""
+        return self.extra_api({QUEUE_WAIT: default(QUEUE_WAIT)})
 
 
 @dataclass

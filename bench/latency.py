@@ -26,7 +26,9 @@ def connections_for(rate: float) -> int:
 async def run(ctx: Context) -> dict[str, Any]:
     system = await ctx.system()
     await system.reset()
-    result = await at_rate(ctx, system, ctx.sizes.latency_rate, ctx.sizes.latency_s)
+    async with system.default_api() as api:
+        result = await at_rate(ctx, system, ctx.sizes.latency_rate, ctx.sizes.latency_s,
+                               apis=[api])
     await system.reset()
     return result
 

@@ -1,7 +1,7 @@
 """Overload: trigger -> finished at 50 %, 100 % and 200 % of the measured capacity, open loop
-(wrk), the API shedding past API_MAX_IN_FLIGHT (its default); at the highest level also
-with shedding off, and with the queued-runs bound (API_MAX_QUEUED_RUNS, off by default) on,
-for comparison.
+(wrk), on an API at the defaults: shedding past API_MAX_IN_FLIGHT requests in flight and
+while runs wait longer than API_MAX_QUEUE_WAIT_MS for a runner. At the highest level also
+without the queue-wait bound and with no shedding at all, for comparison.
 
 Capacity = executions/s of the `throughput` log run in this same run (one API, one runner,
 wrk at 32 connections): what the system sustains with the API in the path. Each level
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.config import default
+from bench.config import QUEUE_WAIT, default
 from bench.infra import Context, System
 from bench.latency import at_rate
 from bench.seed import log_action
@@ -26,34 +26,26 @@ async def run(ctx: Context) -> dict[str, Any]:
     system = await ctx.system()
     await system.reset()
     capacity, source = await _capacity(ctx, system)
-    levels = []
-    for share in ctx.sizes.overload_levels:
-        levels.append(await level(ctx, system, share, capacity, system.apis))
+    top_share = max(ctx.sizes.overload_levels)
+    async with system.default_api() as api:
+        levels = [await level(ctx, system, share, capacity, [api])
+                  for share in ctx.sizes.overload_levels]
+    unbounded = None
+    if ctx.sizes.overload_unbounded_queue:  # the stack's own API: the queue-wait bound off
+        unbounded = await level(ctx, system, top_share, capacity, [system.api])
+        unbounded[QUEUE_WAIT.lower()] = 0
     unshed = None
     if ctx.sizes.overload_unshed:
-        key = await system.add_api({"API_MAX_IN_FLIGHT": "0"})
-        try:
-            unshed = await level(ctx, system, max(ctx.sizes.overload_levels), capacity,
-                                 [system.stack.services[key].url])
-            unshed["api_max_in_flight"] = 0
-        finally:
-            await system.remove_api(key)
-    bounded = None
-    if ctx.sizes.overload_queue_bound:
-        bound = ctx.sizes.overload_queue_bound
-        key = await system.add_api({"API_MAX_QUEUED_RUNS": str(bound)})
-        try:
-            bounded = await level(ctx, system, max(ctx.sizes.overload_levels), capacity,
-                                  [system.stack.services[key].url])
-            bounded["api_max_queued_runs"] = bound
-        finally:
-            await system.remove_api(key)
+        async with system.extra_api({"API_MAX_IN_FLIGHT": "0"}) as api:
+            unshed = await level(ctx, system, top_share, capacity, [api])
+        unshed.update({"api_max_in_flight": 0, QUEUE_WAIT.lower(): 0})
     top = levels[-1]
     return {
         "capacity_per_s": capacity, "capacity_source": source,
         "api_max_in_flight": int(default("API_MAX_IN_FLIGHT")),
-        "levels": levels, "top": top, "unshed": unshed, "queue_bounded": bounded,
-        "lost": sum(x["lost"] for x in [*levels, *(v for v in (unshed, bounded) if v)]),
+        QUEUE_WAIT.lower(): int(default(QUEUE_WAIT)),
+        "levels": levels, "top": top, "unshed": unshed, "queue_unbounded": unbounded,
+        "lost": sum(x["lost"] for x in [*levels, *(v for v in (unshed, unbounded) if v)]),
     }
 
 

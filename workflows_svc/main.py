@@ -16,7 +16,7 @@ from shared.adapters.wiring import open_publisher, open_stores
 from shared.infra.logs import configure_logging
 from shared.infra.settings import Settings
 from shared.infra.tracing import traced_process
-from shared.ports import QueueDepth
+from shared.ports import Clock, QueueDepth
 from workflows_svc.admission import QueueBound
 from workflows_svc.app import Wired, create_app
 from workflows_svc.execution_service import ExecutionService
@@ -30,7 +30,7 @@ DEFAULT_PORT = 8081
 async def wire(settings: Settings) -> AsyncIterator[Wired]:
     """Open MongoDB and Kafka, build the service, close everything on exit."""
     async with open_stores(settings) as stores, open_publisher(settings) as publisher, \
-            _queue_bound(settings, stores.workflows) as queue:
+            _queue_bound(settings, stores.workflows, SystemClock()) as queue:
         probe = KafkaProbe(settings.kafka_url)
         service = WorkflowService(
             workflows=stores.workflows, executions=stores.executions, publisher=publisher,
@@ -59,12 +59,14 @@ async def wire(settings: Settings) -> AsyncIterator[Wired]:
 
 
 @asynccontextmanager
-async def _queue_bound(settings: Settings, depth: QueueDepth) -> AsyncIterator[QueueBound | None]:
-    """API_MAX_QUEUED_RUNS's sampler while the app runs; None when the bound is off."""
-    if settings.api_max_queued_runs <= 0:
+async def _queue_bound(settings: Settings, depth: QueueDepth, clock: Clock
+                       ) -> AsyncIterator[QueueBound | None]:
+    """API_MAX_QUEUE_WAIT_MS's sampler while the app runs; None when the bound is off."""
+    if settings.api_max_queue_wait_ms <= 0:
         yield None
         return
-    async with QueueBound(depth, max_queued=settings.api_max_queued_runs).sampling() as bound:
+    bound = QueueBound(depth, clock, max_wait_ms=settings.api_max_queue_wait_ms)
+    async with bound.sampling():
         yield bound
 
 

@@ -119,7 +119,7 @@ class WorkflowService:
         Without input the claim is the one round trip of v1 (a workflow that requires input
         refuses it); with input the workflow is read first to check it against `inputs`."""
         if self._shed_trigger():
-            raise Overloaded("too many runs wait for a runner; retry later", retry_after_s=1)
+            raise Overloaded("runs are waiting too long for a runner; retry later", retry_after_s=1)
         now = self._clock.now()
         run_input = None if given is None else await self._checked_input(workflow_id, given)
         claim = TriggerClaim(

@@ -59,8 +59,8 @@ class WorkflowRoles(ABC):
     async def _count(self, query: Query, params: Mapping[str, Any], limit: int) -> int:
         """How many workflows `query` selects, counting no further than `limit`."""
 
-    async def count_queued(self, *, limit: int) -> int:
-        return await self._count(lq.QUEUED, {}, limit)
+    async def count_queued(self, *, older_than: datetime, limit: int) -> int:
+        return await self._count(lq.QUEUED_BEFORE, {"older_than": older_than}, limit)
 
     async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
         params = {
@@ -117,7 +117,7 @@ class WorkflowRoles(ABC):
     async def find_stuck_scheduled(
         self, older_than: datetime, *, limit: int
     ) -> list[DueWorkflow]:
-        return await self._select_due(lq.STUCK_SCHEDULED, {"older_than": older_than}, limit)
+        return await self._select_due(lq.QUEUED_BEFORE, {"older_than": older_than}, limit)
 
     async def refresh_scheduled(self, due: DueWorkflow, *, now: datetime) -> bool:
         params = {"observed_scheduled_at": due.scheduled_at, "now": now}

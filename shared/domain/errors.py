@@ -41,7 +41,7 @@ class RateLimited(DomainError):
 
 
 class Overloaded(DomainError):
-    """More runs wait for a runner than the API admits (503 with Retry-After)."""
+    """Runs wait longer for a runner than the API admits (503 with Retry-After)."""
 
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)

@@ -112,9 +112,10 @@ class Settings(BaseSettings):
         default=64, ge=0,
         description="requests workflows_svc handles at once; beyond it 503 + Retry-After (0 = off)",
     )
-    api_max_queued_runs: int = Field(
-        default=0, ge=0,
-        description="runs waiting for a runner beyond which a manual trigger is 503 (0 = off)",
+    api_max_queue_wait_ms: int = Field(
+        default=250, ge=0,
+        description="a manual trigger is 503 while runs wait longer than this for a runner "
+                    "(0 = off)",
     )
     api_key: str | None = None
     db_command_metrics: bool = Field(

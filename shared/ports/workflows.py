@@ -68,10 +68,11 @@ class TriggerClaims(Protocol):
 
 
 class QueueDepth(Protocol):
-    """How many dispatched runs wait for a runner (the API's admission bound)."""
+    """How many dispatched runs have waited long for a runner (the API's admission bound)."""
 
-    async def count_queued(self, *, limit: int) -> int:
-        """The workflows `scheduled` and not yet claimed, counted up to `limit`."""
+    async def count_queued(self, *, older_than: datetime, limit: int) -> int:
+        """The runs dispatched before `older_than`, not archived and not yet claimed by a
+        runner (`scheduled`), counted up to `limit`."""
         ...
 
 

@@ -1,9 +1,11 @@
-"""API_MAX_QUEUED_RUNS: a manual trigger is 503 with Retry-After, storing nothing, while the
-sampled queue of runs waiting for a runner is over the bound; a failed sample admits."""
+"""API_MAX_QUEUE_WAIT_MS: a manual trigger is 503 with Retry-After, storing nothing, while
+more than a few sampled runs have waited longer than the bound for a runner; a failed sample
+admits."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import httpx
 import pytest
@@ -19,30 +21,44 @@ from shared.domain.models import Trigger, TriggerType, Workflow, WorkflowStatus
 from tests.fakes.clock import FakeClock
 from tests.polling import eventually
 from tests.unit.conftest import CreateWorkflow
-from workflows_svc.admission import QueueBound
+from workflows_svc.admission import STRAGGLERS_ADMITTED, QueueBound
 from workflows_svc.service import WorkflowService
 
 
 def queued(workflow_id: str, clock: FakeClock) -> Workflow:
-    return Workflow(workflow_id=workflow_id, created_at=clock.now(),
+    """A run dispatched now, waiting for a runner."""
+    return Workflow(workflow_id=workflow_id, created_at=clock.now(), scheduled_at=clock.now(),
                     status=WorkflowStatus.SCHEDULED, trigger=Trigger(type=TriggerType.MANUAL),
                     actions=[LogAction(action_id=1, message="m")])
+
+
+async def enqueue(workflows: InMemoryWorkflowRepository, clock: FakeClock, count: int,
+                  prefix: str) -> None:
+    for number in range(count):
+        await workflows.create(queued(f"{prefix}{number}", clock))
 
 
 class FlakyDepth:
     """A queue depth whose count fails (the database unreachable)."""
 
-    async def count_queued(self, *, limit: int) -> int:
+    async def count_queued(self, *, older_than: datetime, limit: int) -> int:
         raise ConnectionError("no database")
 
 
-@pytest.mark.parametrize(("bound", "full"), [(2, True), (3, False), (10, False)])
-async def test_the_bound_is_full_when_more_runs_are_queued_than_it_admits(
-    workflows: InMemoryWorkflowRepository, clock: FakeClock, bound: int, full: bool,
+@pytest.mark.parametrize(("waited_s", "long_waiters", "full"), [
+    (0.6, STRAGGLERS_ADMITTED + 1, True),
+    (0.6, STRAGGLERS_ADMITTED, False),   # a few stragglers (a lost request) shut nothing
+    (0.5, STRAGGLERS_ADMITTED + 1, True),
+    (0.4, STRAGGLERS_ADMITTED + 1, False),
+])
+async def test_the_bound_is_full_when_more_than_a_few_runs_waited_longer_than_it(
+    workflows: InMemoryWorkflowRepository, clock: FakeClock, waited_s: float,
+    long_waiters: int, full: bool,
 ) -> None:
-    for name in ("a", "b", "c"):
-        await workflows.create(queued(name, clock))
-    gate = QueueBound(workflows, max_queued=bound)
+    await enqueue(workflows, clock, long_waiters, "old")
+    clock.advance(waited_s)
+    await enqueue(workflows, clock, 20, "new")  # young ones count for nothing
+    gate = QueueBound(workflows, clock, max_wait_ms=500)
     assert not gate.full(), "nothing sampled yet: admit"
     await gate.sample()
     shed_before = shed_total()
@@ -57,7 +73,7 @@ def shed_total() -> float:
 
 
 async def test_a_failed_count_admits() -> None:
-    gate = QueueBound(FlakyDepth(), max_queued=0)
+    gate = QueueBound(FlakyDepth(), FakeClock(), max_wait_ms=1)
     await gate.sample()
     assert not gate.full()
 
@@ -65,10 +81,10 @@ async def test_a_failed_count_admits() -> None:
 async def test_sampling_follows_the_queue_and_ends_with_its_context(
     workflows: InMemoryWorkflowRepository, clock: FakeClock,
 ) -> None:
-    gate = QueueBound(workflows, max_queued=1, poll_s=0.01)
+    gate = QueueBound(workflows, clock, max_wait_ms=100, poll_s=0.01)
     async with gate.sampling():
-        await workflows.create(queued("a", clock))
-        await workflows.create(queued("b", clock))
+        await enqueue(workflows, clock, STRAGGLERS_ADMITTED + 1, "w")
+        clock.advance(0.2)
 
         async def shut() -> bool:
             return gate.full()

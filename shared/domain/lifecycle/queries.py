@@ -53,8 +53,11 @@ WAKING = Query(
 WAKING_AFTER = Query(
     "waking after", (*WAKING.where, *DUE_AFTER.where[len(DUE.where):]), WAKING.order,
 )
-STUCK_SCHEDULED = Query(
-    "stuck scheduled",
+# Runs dispatched before `older_than` that no runner has claimed yet: the scheduler re-sends
+# those older than SCHEDULED_TIMEOUT_S (stuck), the API's admission counts those older than
+# API_MAX_QUEUE_WAIT_MS (the queue's wait).
+QUEUED_BEFORE = Query(
+    "queued before",
     (eq(STATUS, SCHEDULED), is_null(ARCHIVED_AT), le(SCHEDULED_AT, Param("older_than"))),
     (WORKFLOW_ID,),
 )
@@ -66,10 +69,8 @@ ARCHIVED_UNSETTLED = Query(
     (not_null(ARCHIVED_AT), ne(STATUS, LOCKED), not_null(EXECUTION_ID)), (WORKFLOW_ID,),
 )
 NEXT_RUNS = Query("next runs", (is_null(ARCHIVED_AT), gt(NEXT_RUN, Param("after"))), (NEXT_RUN,))
-# Runs dispatched that no runner has claimed yet: the queue the API may bound.
-QUEUED = Query("queued", (eq(STATUS, SCHEDULED),), (WORKFLOW_ID,))
 
 QUERIES = (
-    DUE, DUE_AFTER, WAKING, WAKING_AFTER, STUCK_SCHEDULED, EXPIRED_LOCKS, ARCHIVED_UNSETTLED,
-    NEXT_RUNS, QUEUED,
+    DUE, DUE_AFTER, WAKING, WAKING_AFTER, QUEUED_BEFORE, EXPIRED_LOCKS, ARCHIVED_UNSETTLED,
+    NEXT_RUNS,
 )
