@@ -22,16 +22,13 @@ async def run(ctx: Context) -> dict[str, Any]:
         runners.append(drained)
     await system.reset()
     await system.replace_runner(start=True)
-    key = await system.add_api()
     two_fill: dict[str, Any] = {"fill": {}}
-    try:
+    async with system.extra_api({}):
         two_e2e = await concurrent(ctx, system, "2api", log_action(), n)
         await system.reset()
         if ctx.sizes.scaleout_api_fill:
             two_fill = await drain_backlog(ctx, system, n)
             await system.reset()
-    finally:
-        await system.remove_api(key)
     one = ctx.results.get("throughput", {})
     return {
         "partitions": int(system.stack.base_env()["KAFKA_TOPIC_PARTITIONS"]),

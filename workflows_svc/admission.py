@@ -21,16 +21,16 @@ from shared.infra.logs import get_logger
 from shared.ports import Clock, QueueDepth
 
 log = get_logger(__name__)
-OVERDUE = Gauge("runs_queued_over_wait_sampled",
-                "Runs waiting for a runner longer than API_MAX_QUEUE_WAIT_MS, as last sampled "
-                "by the API (counted up to 9: the stragglers admitted + 1)")
-SHED_TRIGGERS = Counter("triggers_shed_total",
-                        "Manual triggers answered 503 because runs waited longer than "
-                        "API_MAX_QUEUE_WAIT_MS for a runner")
 POLL_S = 0.1
 # A few long waiters are no overload: a run whose request was lost waits for the
 # scheduler's re-send (SCHEDULED_TIMEOUT_S), and must not shut the API meanwhile.
 STRAGGLERS_ADMITTED = 8
+OVERDUE = Gauge("runs_queued_over_wait_sampled",
+                "Runs waiting for a runner longer than API_MAX_QUEUE_WAIT_MS, as last sampled "
+                f"by the API (counted up to {STRAGGLERS_ADMITTED + 1})")
+SHED_TRIGGERS = Counter("triggers_shed_total",
+                        "Manual triggers answered 503 because runs waited longer than "
+                        "API_MAX_QUEUE_WAIT_MS for a runner")
 
 
 class QueueBound:

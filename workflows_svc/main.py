@@ -29,12 +29,13 @@ DEFAULT_PORT = 8081
 @asynccontextmanager
 async def wire(settings: Settings) -> AsyncIterator[Wired]:
     """Open MongoDB and Kafka, build the service, close everything on exit."""
+    clock = SystemClock()
     async with open_stores(settings) as stores, open_publisher(settings) as publisher, \
-            _queue_bound(settings, stores.workflows, SystemClock()) as queue:
+            _queue_bound(settings, stores.workflows, clock) as queue:
         probe = KafkaProbe(settings.kafka_url)
         service = WorkflowService(
             workflows=stores.workflows, executions=stores.executions, publisher=publisher,
-            clock=SystemClock(),
+            clock=clock,
             min_interval_s=settings.min_interval_s,
             trigger_rate_limit=settings.trigger_rate_limit,
             action_rules=ActionRules(
@@ -45,12 +46,12 @@ async def wire(settings: Settings) -> AsyncIterator[Wired]:
             shed_trigger=queue.sheds if queue else None,
         )
         lifecycle = LifecycleService(
-            workflows=stores.workflows, versions=stores.versions, clock=SystemClock(),
+            workflows=stores.workflows, versions=stores.versions, clock=clock,
             definitions=service,
         )
         runs = ExecutionService(
             workflows=stores.workflows, executions=stores.executions, publisher=publisher,
-            clock=SystemClock(), retries=settings.execution_retries,
+            clock=clock, retries=settings.execution_retries,
         )
         try:
             yield Wired(service, {"mongodb": stores.ping, "kafka": probe}, lifecycle, runs)
