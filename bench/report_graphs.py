@@ -63,7 +63,8 @@ def waits_section(r: dict[str, Any]) -> list[str]:
         f"{x.get('delay_min_s')} s); all waiting at once: "
         f"{', '.join(('yes' if p.get('all_waited_at_once') else '**no**') for p in phases)}. "
         "In the burst they fall due at the rate the runner parked them, its capacity, and "
-        "waking one costs about what parking it did (4 round trips each), so the lateness "
+        "waking one costs about what parking it did (3 round trips to park a new one, 4 "
+        "to wake it), so the lateness "
         "there is the queue of a saturated runner: a stress figure, not the target's.", "",
         "Lateness = the delay run's finished_at - (its started_at + duration), from the "
         "execution records: the scheduler's wake (change stream + tick), Kafka and the "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from shared.domain.execution_record import Keyed, still_to_run
@@ -37,13 +37,13 @@ async def cancel_asked(executions: ExecutionRepository, execution_id: str) -> bo
 
 
 async def honour_cancel(
-    settled: Execution, actions: Sequence[Keyed], executions: ExecutionRepository,
+    settled: Execution, actions: Sequence[Keyed], asked: Callable[[], Awaitable[bool]],
     now: datetime,
 ) -> Execution:
-    """`settled` cancelled when a cancel was asked and actions were left unrun (or to retry)."""
+    """`settled` cancelled when a cancel was `asked` and actions were left unrun (or to retry)."""
     if settled.status == ExecutionStatus.FAILED or not still_to_run(actions, settled):
         return settled
-    if not await cancel_asked(executions, settled.id):
+    if not await asked():
         return settled
     return settled.model_copy(update={
         "status": ExecutionStatus.CANCELLED, "finished_at": now, "reason": CANCELLED_REASON,

@@ -88,6 +88,7 @@ async def run(settings: Settings) -> None:
             max_parallel_actions=settings.max_parallel_actions,
             action_slots=asyncio.Semaphore(settings.runner_max_actions),
             versions=stores.versions,
+            record_after_s=settings.runner_record_after_ms / 1000,
         )
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency,

@@ -12,8 +12,9 @@ from opentelemetry.trace import SpanKind
 
 from runner_svc.actions import ActionRunner
 from runner_svc.attempt import AttemptRunner, CancelCheck
-from runner_svc.lifecycle import cancel_asked, definition_for, honour_cancel
+from runner_svc.lifecycle import definition_for, honour_cancel
 from runner_svc.outcome import give_up, is_parked, release_for, retry_at, settle
+from runner_svc.recording import ExecutionRecord, execution_record
 from runner_svc.retries import initial_retries, next_delay_s, retries_again
 from shared.domain.execution_record import begin_attempt, failed_in_attempt
 from shared.domain.inputs import execution_input
@@ -45,6 +46,7 @@ class ExecutionWorker:
         backoff_scale: float = 1.0, max_interrupted_attempts: int = 10,
         max_parallel_actions: int = 8, action_slots: asyncio.Semaphore | None = None,
         versions: WorkflowVersions | None = None, cancel_poll_s: float = 0.25,
+        record_after_s: float = 0.0,
     ) -> None:
         self._workflows = workflows
         self._executions = executions
@@ -59,6 +61,7 @@ class ExecutionWorker:
         self._lease = timedelta(seconds=lease_s)
         self._backoff_scale = backoff_scale
         self._max_interrupted = max_interrupted_attempts
+        self._record_after_s = record_after_s
 
     async def run(self, request: ExecutionRequest) -> Execution | None:
         """Execute the workflow if this request can claim it; None when it cannot."""
@@ -91,16 +94,17 @@ class ExecutionWorker:
         status: ExecutionStatus | None = None
         outcome: Execution | None = None
         try:
-            execution = await self._executions.get_or_create(
-                self._fresh(workflow, execution_id)
-            )
-            retries_before = execution.retries
-            if execution.status != ExecutionStatus.PENDING:
-                # Settled already (its runner lost the lock before releasing): do not repeat.
-                status = execution.status
-                return execution
-            workflow = await definition_for(workflow, execution, self._versions)
-            outcome = await self._attempt_or_give_up(workflow, execution)
+            async with execution_record(
+                self._executions, workflow, self._fresh(workflow, execution_id),
+                record_after_s=self._record_after_s,
+            ) as (record, execution):
+                retries_before = execution.retries
+                if execution.status != ExecutionStatus.PENDING:
+                    # Settled already (its runner lost the lock before releasing): no repeat.
+                    status = execution.status
+                    return execution
+                workflow = await definition_for(workflow, execution, self._versions)
+                outcome = await self._attempt_or_give_up(workflow, execution, record)
             status = outcome.status
             EXECUTIONS.labels(status.value).inc()
             return outcome
@@ -146,16 +150,20 @@ class ExecutionWorker:
             input=execution_input(workflow), workflow_version=workflow.version,
         )
 
-    async def _attempt_or_give_up(self, workflow: Workflow, execution: Execution) -> Execution:
+    async def _attempt_or_give_up(
+        self, workflow: Workflow, execution: Execution, record: ExecutionRecord
+    ) -> Execution:
         """An attempt, unless too many before it were interrupted: then fail the execution."""
         interrupted = workflow.trigger.interrupted_attempts
         if interrupted < self._max_interrupted:
-            return await self._attempt(workflow, execution)
+            return await self._attempt(workflow, execution, record)
         log.warning("execution failed: too many interrupted attempts",
                     interrupted_attempts=interrupted)
-        return await self._save(give_up(execution, interrupted, self._clock.now()), execution)
+        return await _save(record, give_up(execution, interrupted, self._clock.now()))
 
-    async def _attempt(self, workflow: Workflow, execution: Execution) -> Execution:
+    async def _attempt(
+        self, workflow: Workflow, execution: Execution, record: ExecutionRecord
+    ) -> Execution:
         """Run the actions that have not succeeded; a failure stops new starts, a wait parks.
 
         A wake after a delay or a signal continues the attempt that parked."""
@@ -163,20 +171,20 @@ class ExecutionWorker:
         resumed = waiting is not None and waiting.reason != WaitReason.BACKOFF
         start = execution if resumed else begin_attempt(execution)
         ran, current = await self._attempts.run(
-            workflow, start, cancelled=self._cancel_check(execution.id)
+            workflow, start, cancelled=self._cancel_check(record)
         )
         now = self._clock.now()
         delay_s = next_delay_s(workflow, current, self._retries, self._backoff_scale)
         settled = await honour_cancel(settle(
             current, now, retries_again(workflow, current, self._retries),
             retry_at(execution.retries, now, self._backoff_scale, delay_s),
-        ), workflow.actions, self._executions, now)
-        await self._save(settled, execution, changed_actions=ran)
+        ), workflow.actions, record.cancel_asked, now)
+        await _save(record, settled, changed_actions=ran)
         log.info("attempt finished", status=settled.status.value, retries=settled.retries,
                  failed_action=failed_in_attempt(settled), parked=is_parked(settled))
         return settled
 
-    def _cancel_check(self, execution_id: str) -> CancelCheck:
+    def _cancel_check(self, record: ExecutionRecord) -> CancelCheck:
         """Whether a cancel was asked, read at most every `cancel_poll_s` of the attempt: a
         run shorter than that costs no extra read (the record's 4 round trips stay 4)."""
         checked_at = self._clock.now()
@@ -186,20 +194,9 @@ class ExecutionWorker:
             if self._clock.now() - checked_at < self._cancel_poll:
                 return False
             checked_at = self._clock.now()
-            return await cancel_asked(self._executions, execution_id)
+            return await record.cancel_asked()
 
         return cancelled
-
-    async def _save(
-        self, settled: Execution, before: Execution, *, changed_actions: Sequence[str] = ()
-    ) -> Execution:
-        """Persist an attempt's outcome: a compare-and-set on the execution it continued."""
-        saved = await self._executions.save_attempt(
-            settled, changed_actions=changed_actions, expected_retries=before.retries,
-        )
-        if not saved:
-            raise LeaseLost("the execution changed during this attempt; its result is dropped")
-        return settled
 
     async def _keep_lease(self, workflow_id: str, token: str, over: asyncio.Event) -> None:
         """Extend the lock's lease while the attempt runs, so only a dead runner loses it."""
@@ -216,3 +213,12 @@ class ExecutionWorker:
                 )
             except Exception as exc:
                 log.warning("lease extension failed", error=repr(exc))
+
+
+async def _save(
+    record: ExecutionRecord, settled: Execution, *, changed_actions: Sequence[str] = ()
+) -> Execution:
+    """Persist an attempt's outcome: a compare-and-set on the execution it continued."""
+    if not await record.save(settled, changed_actions=changed_actions):
+        raise LeaseLost("the execution changed during this attempt; its result is dropped")
+    return settled

@@ -61,6 +61,7 @@ _PERIODIC = periodic(ID, at(10))
 _WAITING = state(trigger_status=WAITING, trigger_execution_id="e1", trigger_next_run=at(70))
 _DISPATCHED: dict[str, Any] = {"status": SCHEDULED, "scheduled_at": at(1), "trigger_status": BUSY,
                "trigger_execution_id": "e1"}
+_DISPATCHED_NEW: dict[str, Any] = {**_DISPATCHED, "trigger_fresh_execution": True}
 _IDLE: dict[str, Any] = {"status": ACTIVE, "scheduled_at": None, "trigger_status": None,
          "trigger_execution_id": None}
 _RATE = RateWindow(window_start=at(0), count=1)
@@ -82,7 +83,7 @@ _REDEFINED: dict[str, Any] = {
 
 CASES = [
     Case(lc.CLAIM_TRIGGER, state(), {"now": at(1), "execution_id": "e1", **_NO_INPUT},
-         state(**_DISPATCHED),
+         state(**_DISPATCHED_NEW),
          [_PERIODIC, state(trigger_status=BUSY), state(trigger_status=PENDING),
           state(status=SCHEDULED), state(status=LOCKED), state(archived_at=at(0)),
           state(paused_at=at(0)), state(trigger_type=TriggerType.PERIODIC),
@@ -90,19 +91,19 @@ CASES = [
     # With input (checked by the service first), a workflow that requires input is claimed.
     Case(lc.CLAIM_TRIGGER, state(trigger_input_required=True, trigger_run_input={"n": 0}),
          {"now": at(1), "execution_id": "e1", "input": {"n": 1}, "input_given": True},
-         state(trigger_input_required=True, trigger_run_input={"n": 1}, **_DISPATCHED),
+         state(trigger_input_required=True, trigger_run_input={"n": 1}, **_DISPATCHED_NEW),
          [state(trigger_input_required=True, trigger_status=BUSY)]),
     Case(lc.CLAIM_TRIGGER_RATED, state(rate=_RATE),
          {"now": at(1), "execution_id": "e1", "window_start": at(0), "rate_limit": 2, **_NO_INPUT},
-         state(rate=RateWindow(window_start=at(0), count=2), **_DISPATCHED),
+         state(rate=RateWindow(window_start=at(0), count=2), **_DISPATCHED_NEW),
          [state(rate=RateWindow(window_start=at(0), count=2)), state(rate=_RATE, paused_at=at(0)),
           state(rate=_RATE, trigger_status=BUSY)]),
     Case(lc.CLAIM_TRIGGER_RATED, state(rate=RateWindow(window_start=at(-60), count=9)),
          {"now": at(1), "execution_id": "e1", "window_start": at(0), "rate_limit": 2, **_NO_INPUT},
-         state(rate=RateWindow(window_start=at(0), count=1), **_DISPATCHED)),
+         state(rate=RateWindow(window_start=at(0), count=1), **_DISPATCHED_NEW)),
     Case(lc.CLAIM_TRIGGER_RATED, state(),
          {"now": at(1), "execution_id": "e1", "window_start": at(0), "rate_limit": 2, **_NO_INPUT},
-         state(rate=RateWindow(window_start=at(0), count=1), **_DISPATCHED)),
+         state(rate=RateWindow(window_start=at(0), count=1), **_DISPATCHED_NEW)),
     Case(lc.UNDO_TRIGGER_IN_WINDOW, state(_QUEUED, rate=RateWindow(window_start=at(0), count=2)),
          {"execution_id": "e1", "window_start": at(0)}, state(rate=_RATE, **_IDLE),
          [state(_QUEUED, rate=RateWindow(window_start=at(-60), count=2)), state(_QUEUED),
@@ -110,9 +111,16 @@ CASES = [
     Case(lc.UNDO_TRIGGER, state(_QUEUED, rate=RateWindow(window_start=at(-60), count=2)),
          {"execution_id": "e1"}, state(rate=RateWindow(window_start=at(-60), count=2), **_IDLE),
          [state(_QUEUED, trigger_execution_id="e2"), _locked(), state()]),
+    # A new run of a due workflow: a new execution.
+    Case(lc.CLAIM_DUE, _PERIODIC,
+         {"observed_next_run": at(10), "observed_trigger_status": None, "now": at(11),
+          "execution_id": "e1", "next_run": at(20), "claim_id": "c1", "fresh_execution": True},
+         state(_PERIODIC, trigger_next_run=at(20), claim_id="c1",
+               **{**_DISPATCHED_NEW, "scheduled_at": at(11)})),
+    # A retry continues its execution.
     Case(lc.CLAIM_DUE, state(_PERIODIC, trigger_status=PENDING, trigger_execution_id="e1"),
          {"observed_next_run": at(10), "observed_trigger_status": PENDING, "now": at(11),
-          "execution_id": "e1", "next_run": at(20), "claim_id": "c1"},
+          "execution_id": "e1", "next_run": at(20), "claim_id": "c1", "fresh_execution": False},
          state(_PERIODIC, trigger_next_run=at(20), claim_id="c1",
                **{**_DISPATCHED, "scheduled_at": at(11)}),
          [state(_PERIODIC, trigger_status=PENDING, trigger_next_run=at(11)), _PERIODIC,
@@ -162,7 +170,8 @@ CASES = [
     Case(lc.RESUME_IN_PROGRESS, state(_RETRYING, paused_at=at(3)), {}, _RETRYING,
          [_RETRYING, state(paused_at=at(3)), state(_RETRYING, paused_at=at(3),
                                                    archived_at=at(4))]),
-    Case(lc.CLAIM_RETRY, _PERIODIC, {"now": at(1), "execution_id": "e1"},
+    Case(lc.CLAIM_RETRY, state(_PERIODIC, trigger_fresh_execution=True),
+         {"now": at(1), "execution_id": "e1"},
          state(_PERIODIC, **_DISPATCHED),
          [_QUEUED, _RETRYING, _locked(), state(paused_at=at(0)), state(archived_at=at(0))]),
     Case(lc.REDEFINE_IDLE, _PERIODIC, {**_REDEFINITION, "next_run": at(60)},
@@ -175,7 +184,7 @@ CASES = [
          [state(_RETRYING, version=1), _PERIODIC, state(_RETRYING, version=2, archived_at=at(0))]),
     Case(lc.WAIT, _locked(trigger_next_run=at(100)), {"token": "t1", "wake_at": at(70)},
          _WAITING, [_locked("t2"), _QUEUED]),
-    Case(lc.WAKE, _WAITING,
+    Case(lc.WAKE, state(_WAITING, trigger_fresh_execution=True),
          {"execution_id": "e1", "now": at(71), "next_run": None, "claim_id": "c1"},
          state(claim_id="c1", **{**_DISPATCHED, "scheduled_at": at(71)}),
          [state(_WAITING, trigger_execution_id="e2"), state(_WAITING, paused_at=at(0)),

@@ -22,6 +22,12 @@ class InMemoryExecutionRepository:
         stored = self._items.setdefault(execution.id, execution.model_copy(deep=True))
         return stored.model_copy(deep=True)
 
+    async def insert(self, execution: Execution) -> bool:
+        if execution.id in self._items:
+            return False
+        self._items[execution.id] = execution.model_copy(deep=True)
+        return True
+
     async def save_attempt(
         self, execution: Execution, *, changed_actions: Collection[str],
         expected_retries: int | None = None,

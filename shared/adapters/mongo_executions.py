@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from shared.adapters.mappers import LEGACY_RESULTS, EntityHandler
 from shared.adapters.mongo_errors import raises_unavailable
@@ -37,6 +38,13 @@ class MongoExecutionRepository:
         if LEGACY_RESULTS in doc:
             await self._upgrade(stored, len(doc[LEGACY_RESULTS]))
         return stored
+
+    async def insert(self, execution: Execution) -> bool:
+        try:
+            await self._col.insert_one(self._handler.to_document(execution))
+        except DuplicateKeyError:  # the unique index on `id`
+            return False
+        return True
 
     async def _upgrade(self, stored: Execution, results: int) -> None:
         """Rewrite an old document (flat `executed_actions`) as the record it was read as, so

@@ -181,6 +181,8 @@ def _due_call(claim: DueClaim) -> Call:
         "observed_next_run": due.next_run, "observed_trigger_status": due.trigger_status,
         "now": claim.now, "execution_id": claim.execution_id, "next_run": claim.next_run,
         "claim_id": _claim_id(),
+        # a retry keeps the execution it continues; any other id is a new execution
+        "fresh_execution": claim.execution_id != due.execution_id,
     }
 
 

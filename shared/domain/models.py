@@ -63,6 +63,9 @@ class Trigger(_Model):
     # Attempts of that execution cut short by infrastructure (an error outside the actions,
     # a runner lost with its lease); reset when it ends. Capped by MAX_INTERRUPTED_ATTEMPTS.
     interrupted_attempts: int = 0
+    # True when the dispatch started a new execution (not a retry, a wake or a re-run): with
+    # no interrupted attempt, nothing has stored it yet, so a runner may defer its insert.
+    fresh_execution: bool = False
     # Part II (SPEC 10). cron: expression and IANA zone; once: the instant (`after` resolved
     # at creation) and the `after` text as given.
     cron: str | None = None

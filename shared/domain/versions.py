@@ -22,6 +22,7 @@ _WORKFLOW_STATE = frozenset({
 # Fields of a trigger that are its dispatch state, not its definition.
 TRIGGER_STATE = frozenset({
     "next_run", "status", "execution_id", "interrupted_attempts", "run_input",
+    "fresh_execution",
 })
 
 
@@ -50,6 +51,7 @@ def snapshot(workflow: Workflow) -> WorkflowVersion:
     stored = workflow.model_dump(mode="python")
     trigger = workflow.trigger.model_copy(update={
         "next_run": None, "status": None, "execution_id": None, "interrupted_attempts": 0,
+        "fresh_execution": False,
     })
     return WorkflowVersion(
         workflow_id=workflow.workflow_id, version=workflow.version,

@@ -17,6 +17,10 @@ class ExecutionRepository(Protocol):
         """The stored execution with this id, inserting `execution` if there is none."""
         ...
 
+    async def insert(self, execution: Execution) -> bool:
+        """Store `execution` unless one with its id exists; whether it was stored."""
+        ...
+
     async def save_attempt(
         self, execution: Execution, *, changed_actions: Collection[str],
         expected_retries: int | None = None,

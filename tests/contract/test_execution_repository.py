@@ -57,6 +57,20 @@ async def test_get_or_create_inserts_once_then_returns_the_stored_one(repos: Rep
     assert_utc_ms(again.created_at)
 
 
+async def test_insert_stores_once_and_refuses_a_stored_id(repos: Repos) -> None:
+    settled = execution("e1", status=ExecutionStatus.OK, finished_at=at(2),
+                        executed_actions=[ActionResult(action_id=1, status=OK, logs="x")])
+
+    assert await repos.executions.insert(settled) is True
+    assert await repos.executions.insert(execution("e1", "other", retries=1)) is False
+
+    assert await repos.executions.get("e1") == settled
+    listed = await repos.executions.list_for_workflow(
+        "w", status=ExecutionStatus.OK, before=None, limit=10
+    )
+    assert [e.id for e in listed] == ["e1"]
+
+
 async def test_get_unknown_is_none(repos: Repos) -> None:
     assert await repos.executions.get("nope") is None
 

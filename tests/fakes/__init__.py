@@ -232,6 +232,7 @@ class Harness:
     retries: int = 4
     backoff_scale: float = 1.0
     lease_s: float = 60.0
+    record_after_s: float = 60.0  # RUNNER_RECORD_AFTER_MS in s: a new execution stored once
 
     def worker(
         self, actions: ScriptedActionRunner, *, lease_s: float | None = None,
@@ -246,6 +247,7 @@ class Harness:
             retries=self.retries,
             backoff_scale=self.backoff_scale,
             lease_s=self.lease_s if lease_s is None else lease_s,
+            record_after_s=self.record_after_s,
             **options,  # type: ignore[arg-type]
         )
 

@@ -6,59 +6,23 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from pymongo import AsyncMongoClient, monitoring
 
 from shared.actions import LogAction
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.memory import InMemoryPublisher
-from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository, ensure_indexes
+from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
 from shared.domain.models import Trigger, TriggerType, Workflow
 from shared.ports import Release
 from tests.fakes.clock import FakeClock
+from tests.integration.conftest import Commands
 from workflows_svc.service import WorkflowService
 
 pytestmark = pytest.mark.integration
 README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-class Commands(monitoring.CommandListener):
-    """The commands sent to one database."""
-
-    def __init__(self, database: str) -> None:
-        self.database = database
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name == self.database:
-            self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        return None
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        return None
-
-
-@pytest_asyncio.fixture
-async def counted(mongo_url: str) -> AsyncIterator[tuple[Any, Commands]]:
-    name = f"trips_{uuid.uuid4().hex[:12]}"
-    commands = Commands(name)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongo_url, tz_aware=True, event_listeners=[commands]
-    )
-    try:
-        db = client[name]
-        await ensure_indexes(db)
-        yield db, commands
-    finally:
-        await client.drop_database(name)
-        await client.close()
 
 
 async def trips_per_trigger(db: Any, commands: Commands, *, rate_limit: int) -> list[int]:

@@ -107,7 +107,7 @@ def test_the_rated_trigger_claim_is_one_filtered_pipeline_update() -> None:
     assert update == [{"$set": {
         "status": {"$literal": "scheduled"}, "scheduled_at": {"$literal": at(1)},
         "trigger.status": {"$literal": "busy"}, "trigger.execution_id": {"$literal": "e1"},
-        "trigger.run_input": {"$literal": None},
+        "trigger.run_input": {"$literal": None}, "trigger.fresh_execution": {"$literal": True},
         "rate": {"window_start": {"$literal": at(0)},
                  "count": {"$cond": [same_window, {"$add": ["$rate.count", 1]}, 1]}},
     }}]

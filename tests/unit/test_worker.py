@@ -50,9 +50,10 @@ def blocking_hook(on_action: int, started: asyncio.Event, go: asyncio.Event) -> 
     return hook
 
 
-@pytest.fixture
-def h() -> Harness:
-    return Harness()
+@pytest.fixture(params=[0.0, 60.0], ids=["recorded-first", "insert-deferred"])
+def h(request: pytest.FixtureRequest) -> Harness:
+    """Every case with the execution inserted before its attempt, and deferred (a new one)."""
+    return Harness(record_after_s=request.param)
 
 
 async def test_should_lock_workflow_before_working(h: Harness) -> None:

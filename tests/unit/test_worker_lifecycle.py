@@ -14,6 +14,7 @@ from shared.domain.models import (
     WorkflowStatus,
 )
 from tests.fakes import Harness, ScriptedActionRunner, make_actions, manual_workflow
+from tests.polling import eventually
 from workflows_svc.lifecycle_service import LifecycleService
 from workflows_svc.service import WorkflowService
 
@@ -55,7 +56,7 @@ async def test_a_run_finishes_on_its_version_and_the_next_uses_the_new_one() -> 
 
 
 async def test_a_cancel_asked_while_running_stops_before_the_next_action() -> None:
-    h = Harness()
+    h = Harness(record_after_s=0.01)  # stored, and so cancellable, once it ran 10 ms
     await h.add(manual_workflow("wf", h.clock))
     started, go = asyncio.Event(), asyncio.Event()
     actions = pausing_at(2, started, go)
@@ -64,7 +65,10 @@ async def test_a_cancel_asked_while_running_stops_before_the_next_action() -> No
     await asyncio.wait_for(started.wait(), timeout=DEADLINE_S)
 
     assert request.execution_id is not None
-    assert await h.executions.request_cancel(request.execution_id)
+    execution_id = request.execution_id
+    await eventually(lambda: h.executions.get(execution_id), timeout_s=DEADLINE_S,
+                     what="the running execution stored")
+    assert await h.executions.request_cancel(execution_id)
     go.set()
     done = await running
 

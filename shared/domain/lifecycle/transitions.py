@@ -13,6 +13,7 @@ from shared.domain.lifecycle.fields import (
     ARCHIVED_AT,
     CLAIM_ID,
     EXECUTION_ID,
+    FRESH_EXECUTION,
     INPUT_REQUIRED,
     INTERRUPTED_ATTEMPTS,
     LOCK,
@@ -71,9 +72,13 @@ _CLAIMED = (eq(STATUS, SCHEDULED), eq(EXECUTION_ID, Param("execution_id")))
 _HELD = (eq(STATUS, LOCKED), eq(LOCK_TOKEN, Param("token")))
 _UNLOCK = (Set(STATUS, ACTIVE), Set(LOCK, None), Set(SCHEDULED_AT, None))
 
+# Whether the execution a dispatch names is a new one (the runner may defer its insert).
+_NEW = Set(FRESH_EXECUTION, True)
+_CONTINUED = Set(FRESH_EXECUTION, False)
+
 # The API's manual trigger: an idle manual workflow -> scheduled, busy, naming the execution.
 _CLAIM_INPUT = Set(RUN_INPUT, Param("input"))
-CLAIM_TRIGGER = Transition("claim trigger", _IDLE_MANUAL, (*_DISPATCH, _CLAIM_INPUT))
+CLAIM_TRIGGER = Transition("claim trigger", _IDLE_MANUAL, (*_DISPATCH, _CLAIM_INPUT, _NEW))
 # The same within a rate limit: a new window, or one with room left, which counts it.
 CLAIM_TRIGGER_RATED = Transition(
     "claim trigger within the rate limit",
@@ -81,7 +86,7 @@ CLAIM_TRIGGER_RATED = Transition(
         (ne(RATE_WINDOW_START, Param("window_start")),),
         (lt(RATE_COUNT, Param("rate_limit")),),
     )),
-    (*_DISPATCH, _CLAIM_INPUT, CountInWindow(RATE, Param("window_start"))),
+    (*_DISPATCH, _CLAIM_INPUT, _NEW, CountInWindow(RATE, Param("window_start"))),
 )
 # A claim whose request could not be produced goes back to idle; in its window it is
 # given back to the rate limit (tried first), in a later one there is nothing to give back.
@@ -99,7 +104,8 @@ CLAIM_DUE = Transition(
     "claim due",
     (*DISPATCHABLE, eq(NEXT_RUN, Param("observed_next_run")),
      eq(TRIGGER_STATUS, Param("observed_trigger_status"))),
-    (*_DISPATCH, Set(NEXT_RUN, Param("next_run")), _STAMP),
+    (*_DISPATCH, Set(NEXT_RUN, Param("next_run")), _STAMP,
+     Set(FRESH_EXECUTION, Param("fresh_execution"))),
 )
 # A slot missed for longer than the catch-up window: not run, the workflow waits for the next.
 PASS_DUE = Transition(
@@ -181,7 +187,7 @@ WAKE = Transition(
     "wake",
     (*DISPATCHABLE, eq(TRIGGER_STATUS, WAITING), eq(EXECUTION_ID, Param("execution_id"))),
     (Set(STATUS, SCHEDULED), Set(SCHEDULED_AT, Param("now")), Set(TRIGGER_STATUS, BUSY),
-     Set(NEXT_RUN, Param("next_run")), _STAMP),
+     Set(NEXT_RUN, Param("next_run")), _STAMP, _CONTINUED),
 )
 # A signal delivered while its workflow is paused (WAKE is refused): its wake falls due now,
 # so once resumed (RESUME_IN_PROGRESS keeps the next run) the scheduler's WAKING finds it.
@@ -201,7 +207,9 @@ CANCEL_WAITING = Transition(
 )
 
 # Retrying a failed or cancelled execution dispatches it again on an idle workflow.
-CLAIM_RETRY = Transition("claim retry", (*DISPATCHABLE, is_null(TRIGGER_STATUS)), _DISPATCH)
+CLAIM_RETRY = Transition(
+    "claim retry", (*DISPATCHABLE, is_null(TRIGGER_STATUS)), (*_DISPATCH, _CONTINUED)
+)
 
 
 def _redefine(name: str, trigger_status: Compare, *extra: Set) -> Transition:

@@ -1,0 +1,64 @@
+"""The runner's DB round trips per successful single-action execution, counted against
+MongoDB by command monitoring (issue 15): 3 for a new execution whose attempt ends within
+RUNNER_RECORD_AFTER_MS (lock, one insert of its outcome, release), 4 with it off (lock,
+insert, record the attempt, release)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from runner_svc.worker import ExecutionWorker
+from shared.actions import LogAction
+from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
+from shared.adapters.memory import InMemoryPublisher
+from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
+from shared.domain.models import ExecutionStatus, Trigger, TriggerType, Workflow
+from tests.fakes import ScriptedActionRunner
+from tests.fakes.clock import FakeClock
+from tests.integration.conftest import Commands
+from workflows_svc.service import WorkflowService
+
+pytestmark = pytest.mark.integration
+
+
+async def runner_commands(db: Any, commands: Commands, *, record_after_s: float) -> list[str]:
+    """The commands one runner sends for one triggered single-action execution."""
+    clock = FakeClock()
+    workflows = MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER)
+    executions = MongoExecutionRepository(db["executions"], EXECUTION_HANDLER)
+    publisher = InMemoryPublisher()
+    service = WorkflowService(workflows=workflows, executions=executions,
+                              publisher=publisher, clock=clock)
+    workflow_id = f"wf-{uuid.uuid4().hex[:8]}"
+    await workflows.create(Workflow(
+        workflow_id=workflow_id, created_at=clock.now(), trigger=Trigger(type=TriggerType.MANUAL),
+        actions=[LogAction(action_id=1, message="m")],
+    ))
+    await service.trigger(workflow_id)
+    (request,) = publisher.published
+    worker = ExecutionWorker(workflows=workflows, executions=executions,
+                             actions=ScriptedActionRunner(), clock=clock,
+                             record_after_s=record_after_s)
+    commands.names.clear()
+    done = await worker.run(request)
+    assert done is not None and done.status == ExecutionStatus.OK
+    names = list(commands.names)
+    stored = await executions.get(done.id)
+    assert stored is not None and stored.status == ExecutionStatus.OK
+    assert [r.action_id for r in stored.executed_actions] == [1]
+    return names
+
+
+async def test_a_short_new_execution_costs_the_runner_three_round_trips(
+    counted: tuple[Any, Commands],
+) -> None:
+    db, commands = counted
+    assert await runner_commands(db, commands, record_after_s=0.25) == [
+        "findAndModify", "insert", "update",
+    ]
+    assert await runner_commands(db, commands, record_after_s=0) == [
+        "findAndModify", "findAndModify", "update", "update",
+    ]
