@@ -134,20 +134,23 @@ def _ceilings(r: dict[str, Any]) -> list[str]:
         f"runner's; {kafka['partitions']} partitions. DB: compare-and-sets on "
         f"{db.get('documents', '?')} workflow documents flipping status like the runner's "
         f"claim, at the runner's concurrency ({n}) and one at a time.", "",
-        *_command_cpu(db.get("cpu_ms_per_command")),
+        *_command_cpu(db.get("cpu_ms_per_command"), (r.get("commands") or {}).get("log")),
     ]
 
 
-def _command_cpu(per: dict[str, Any] | None) -> list[str]:
+def _command_cpu(per: dict[str, Any] | None, counted: dict[str, Any] | None) -> list[str]:
     """The CPU one DB command costs, client (PyMongo in this process) and server."""
     if not per:
         return []
     said = "; ".join(f"`{op}` {x['client']} ms in the client (PyMongo), {x['mongod']} ms in "
                      "mongod" for op, x in per.items())
-    return [f"CPU per DB command, during the in-flight ceilings above: {said}. A "
-            "single-action execution sends 5 (the API's 1, the runner's 4): their client "
-            "side alone is a floor under the services' CPU per execution, before any HTTP, "
-            "Kafka or domain work.", ""]
+    sent = ("A single-action execution sends "
+            f"{counted['per_trigger'] + counted['per_execution']:g} (the API's "
+            f"{counted['per_trigger']:g}, the runner's {counted['per_execution']:g}, counted "
+            "below)" if counted else "Every DB command an execution sends costs that")
+    return [f"CPU per DB command, during the in-flight ceilings above: {said}. {sent}: "
+            "their client side alone is a floor under the services' CPU per execution, "
+            "before any HTTP, Kafka or domain work.", ""]
 
 
 def _commands(r: dict[str, Any]) -> list[str]:

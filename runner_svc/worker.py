@@ -186,7 +186,7 @@ class ExecutionWorker:
 
     def _cancel_check(self, record: ExecutionRecord) -> CancelCheck:
         """Whether a cancel was asked, read at most every `cancel_poll_s` of the attempt: a
-        run shorter than that costs no extra read (the record's 4 round trips stay 4)."""
+        run shorter than that costs no extra read (the record's round trips stay 3 or 4)."""
         checked_at = self._clock.now()
 
         async def cancelled() -> bool:
