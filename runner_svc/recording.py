@@ -57,45 +57,35 @@ class StoredRecord:
 
 
 class DeferredRecord:
-    """A new execution, inserted when its attempt ends or after `after_s`, whichever is first."""
+    """A new execution, inserted when its attempt ends or after `after_s`, whichever is first.
+
+    The pending insert is a timer, not a task: a run that ends sooner costs no task."""
 
     def __init__(self, executions: ExecutionRepository, fresh: Execution, after_s: float):
         self._executions = executions
         self._fresh = fresh
-        self._after_s = after_s
-        self._over = asyncio.Event()
-        self._stored = False
-        self._saved = False
-        self._insert = asyncio.create_task(self._insert_when_due())
+        self._pending_insert: asyncio.Task[bool] | None = None
+        self._written = False  # the settled execution's insert was tried
+        self._timer = asyncio.get_running_loop().call_later(after_s, self._insert_pending)
 
-    async def _insert_when_due(self) -> bool | None:
-        """True: inserted pending; False: an execution with its id was there; None: the
-        attempt ended first."""
-        try:
-            await asyncio.wait_for(self._over.wait(), timeout=self._after_s)
-            return None
-        except TimeoutError:
-            pass
-        inserted = self._stored = await self._executions.insert(self._fresh)
-        if not inserted:
-            log.warning("a new execution's id was stored already; this attempt's result "
-                        "will be dropped")
-        return inserted
+    def _insert_pending(self) -> None:
+        self._pending_insert = asyncio.ensure_future(self._executions.insert(self._fresh))
+        self._pending_insert.add_done_callback(_warn_if_taken)
 
     async def save(self, settled: Execution, *, changed_actions: Collection[str]) -> bool:
-        self._over.set()
-        inserted = await self._insert  # its error interrupts the attempt, as a save's would
-        if inserted is None:
-            self._saved = True  # tried: whatever the outcome, nothing is left to insert
+        self._timer.cancel()
+        if self._pending_insert is None:
+            self._written = True
             return await self._executions.insert(settled)
-        if not inserted:
+        if not await self._pending_insert:  # its error interrupts the attempt, as a save's would
             return False
         return await self._executions.save_attempt(
             settled, changed_actions=changed_actions, expected_retries=self._fresh.retries,
         )
 
     async def cancel_asked(self) -> bool:
-        if not self._stored:
+        inserted = self._pending_insert
+        if inserted is None or not inserted.done() or inserted.exception() or not inserted.result():
             return False  # not stored (yet): no cancel can have been asked
         return await cancel_asked(self._executions, self._fresh.id)
 
@@ -103,12 +93,20 @@ class DeferredRecord:
         """End the timer (an insert under way is awaited, never cancelled: PyMongo); an
         attempt interrupted before anything was stored leaves its execution pending, stored,
         as it would be had it been inserted first (its retry then continues it)."""
-        self._over.set()
+        self._timer.cancel()
         try:
-            if await self._insert is None and not self._saved:
+            if self._pending_insert is not None:
+                await self._pending_insert
+            elif not self._written:
                 await self._executions.insert(self._fresh)
         except Exception as exc:  # the retry inserts it (get_or_create)
             log.info("deferred insert failed", error=repr(exc))
+
+
+def _warn_if_taken(insert: asyncio.Future[bool]) -> None:
+    if not insert.cancelled() and insert.exception() is None and not insert.result():
+        log.warning("a new execution's id was stored already; this attempt's result will be "
+                    "dropped")
 
 
 @asynccontextmanager
