@@ -408,7 +408,8 @@ def _scale(r: dict[str, Any]) -> list[str]:
         *_table(["N", "first dispatch s", "all dispatched s", "dispatches/s", "scheduled in DB",
                  "RSS idle MB", "RSS peak MB", "known before due", "CPU ms / dispatch",
                  "load, busy"], rows),
-        "Times from the instant they became due; one fresh scheduler process per N. CPU: "
+        "Times from the instant they became due, read off the scheduler's dispatch counter "
+        "every 0.1 s (so late by up to that); one fresh scheduler process per N. CPU: "
         "from before the due instant until the last dispatch, divided by the dispatches.", "",
     ]
 

@@ -27,7 +27,7 @@ from shared.domain.models import (
 )
 from shared.infra.logs import get_logger
 from shared.infra.metrics import EXECUTIONS, SKIPPED_REQUESTS, SKIPPED_SLOTS
-from shared.infra.tracing import tracer
+from shared.infra.tracing import span
 from shared.ports import Clock, ExecutionRepository, Leases, WorkflowVersions
 
 log = get_logger(__name__)
@@ -78,7 +78,7 @@ class ExecutionWorker:
         )
         with structlog.contextvars.bound_contextvars(
             workflow_id=workflow.workflow_id, execution_id=execution_id
-        ), tracer().start_as_current_span("execution", kind=SpanKind.CONSUMER, attributes={
+        ), span("execution", kind=SpanKind.CONSUMER, attributes={
             "workflow.id": workflow.workflow_id, "execution.id": execution_id,
         }):
             return await self._run_locked(workflow, token, execution_id)

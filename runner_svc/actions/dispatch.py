@@ -13,7 +13,7 @@ from shared.domain.models import ActionResult
 from shared.domain.run_context import RunContext
 from shared.infra.logs import get_logger
 from shared.infra.metrics import ACTION_DURATION
-from shared.infra.tracing import tracer
+from shared.infra.tracing import span
 
 log = get_logger(__name__)
 
@@ -39,14 +39,14 @@ class ActionDispatcher:
         started = time.perf_counter()
         context = (context or RunContext()).with_secrets(self._secrets.read())
         handler = self._handlers.get(action.type)
-        with tracer().start_as_current_span(
+        with span(
             f"action {action.type}", attributes={"action.id": action.action_id}
-        ) as span:
+        ) as action_span:
             if handler is None:
                 result = self._unhandled(action)
             else:
                 result = masked(await handler.run(action, context), context)
-            span.set_attribute("action.status", result.status.value)
+            action_span.set_attribute("action.status", result.status.value)
         ACTION_DURATION.labels(action.type, result.status.value).observe(
             time.perf_counter() - started
         )

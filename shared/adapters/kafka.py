@@ -19,7 +19,7 @@ from shared.domain.codec import encode_request
 from shared.domain.errors import Unavailable
 from shared.domain.models import ExecutionRequest
 from shared.infra.logs import get_logger
-from shared.infra.tracing import trace_headers, tracer
+from shared.infra.tracing import span, trace_headers
 
 log = get_logger(__name__)
 IDEMPOTENT_REQUEST_TIMEOUT_MS = 120_000
@@ -171,29 +171,47 @@ class KafkaPublisher:
         self._producer = producer
         self._topic = topic
         self._timeout_s = timeout_s
+        self._span_name = f"publish {topic}"
 
     async def publish(self, request: ExecutionRequest) -> None:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._send(request)
+        except (KafkaError, TimeoutError) as exc:
+            raise Unavailable(f"Kafka did not acknowledge the request: {exc!r}") from exc
+
+    async def publish_many(self, requests: Sequence[ExecutionRequest]) -> list[bool]:
+        # One deadline for the batch, not a timer per record; each record is its own send,
+        # so one not acknowledged in time leaves the others' acks standing.
+        if not requests:
+            return []
+        sends = [asyncio.ensure_future(self._send(r)) for r in requests]
+        try:
+            await asyncio.wait(sends, timeout=self._timeout_s)
+        finally:  # past the deadline, or this publish cancelled: as gather would
+            late = {send for send in sends if not send.done()}
+            for send in late:
+                send.cancel()
+        if late:
+            await asyncio.wait(late)
+        return [_acknowledged(send) for send in sends]
+
+    async def _send(self, request: ExecutionRequest) -> None:
         key, value = encode_request(request)
         # A producer span: the API's request span is its parent; a scheduled run's trace
         # starts here. Its context travels in the record's headers to the runner.
-        with tracer().start_as_current_span(
-            f"publish {self._topic}", kind=SpanKind.PRODUCER,
-            attributes={"workflow.id": request.workflow_id},
-        ):
-            try:
-                async with asyncio.timeout(self._timeout_s):
-                    await self._producer.send_and_wait(
-                        self._topic, value, key=key, headers=trace_headers() or None
-                    )
-            except (KafkaError, TimeoutError) as exc:
-                raise Unavailable(f"Kafka did not acknowledge the request: {exc!r}") from exc
+        with span(self._span_name, kind=SpanKind.PRODUCER,
+                  attributes={"workflow.id": request.workflow_id}):
+            await self._producer.send_and_wait(
+                self._topic, value, key=key, headers=trace_headers() or None
+            )
 
-    async def publish_many(self, requests: Sequence[ExecutionRequest]) -> list[bool]:
-        async def one(request: ExecutionRequest) -> bool:
-            try:
-                await self.publish(request)
-                return True
-            except Unavailable:
-                return False
 
-        return list(await asyncio.gather(*(one(r) for r in requests)))
+def _acknowledged(send: asyncio.Future[None]) -> bool:
+    """Whether a send of `publish_many` was acknowledged; an error not Kafka's is raised."""
+    if send.cancelled():
+        return False
+    error = send.exception()
+    if error is not None and not isinstance(error, KafkaError):
+        raise error
+    return error is None

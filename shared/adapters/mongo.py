@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReadPreference, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReadPreference, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.errors import DuplicateKeyError
 
 from shared.adapters.mappers import EntityHandler
+from shared.adapters.mongo_batch import batched_statement
 from shared.adapters.mongo_errors import raises_unavailable
 from shared.adapters.mongo_executions import MongoExecutionRepository
 from shared.adapters.mongo_indexes import ensure_indexes
@@ -88,10 +89,10 @@ class MongoWorkflowRepository(WorkflowRoles):
         return result.matched_count == 1
 
     async def _apply_many(self, transition: Transition, calls: Sequence[Call]) -> list[bool]:
-        # One unordered bulk write of the calls' compare-and-sets. Its result only counts
-        # them; when some failed, one read of the claim ids tells which ones won. Sound:
-        # each call writes a fresh id into CLAIM_ID, which no other transition writes, so
-        # finding it proves that call's update ran: never a false win. A winner is found
+        # One update_many applying each call's compare-and-set (`mongo_batch`). Its result
+        # only counts them; when some failed, one read of the claim ids tells which ones
+        # won. Sound: each call writes a fresh id into CLAIM_ID, which no other transition
+        # writes, so finding it proves that call's update ran: never a false win. A winner is found
         # unless another claim re-stamped it since, which needs it to have left `scheduled`
         # first (run by a runner on another request for it, or archived): it is handled
         # then, and not sending it is right; anyone still `scheduled` keeps its stamp.
@@ -103,8 +104,7 @@ class MongoWorkflowRepository(WorkflowRoles):
         stamps = [params[param] for _, params in calls]
         if len(set(stamps)) != len(stamps):
             raise ValueError(f"{transition.name}: claim ids must differ within a batch")
-        writes = [UpdateOne(*_statement(transition, wid, params)) for wid, params in calls]
-        result = await self._col.bulk_write(writes, ordered=False)
+        result = await self._col.update_many(*batched_statement(transition, calls))
         if result.matched_count in (0, len(calls)):
             return [result.matched_count > 0] * len(calls)
         query = {WORKFLOW_ID: {"$in": [wid for wid, _ in calls]}, CLAIM_ID: {"$in": stamps}}

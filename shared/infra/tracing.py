@@ -8,7 +8,8 @@ HTTP call carries `traceparent`. With tracing off every helper here is a cheap n
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -18,6 +19,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 TRACER_NAME = "workflow-automation"
 Headers = Sequence[tuple[str, bytes]]
+_installed = False  # set once a provider is: the global one is set once per process
 
 
 def tracing_provider(
@@ -38,6 +40,8 @@ def tracing_provider(
         processor = BatchSpanProcessor(exporter)
     provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
+    global _installed
+    _installed = True
     return provider
 
 
@@ -58,9 +62,18 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer(TRACER_NAME)
 
 
+def span(name: str, **options: Any) -> AbstractContextManager[trace.Span]:
+    """`tracer().start_as_current_span(name, **options)`; while no provider is installed, a
+    non-recording span and nothing else (the API's no-op span costs about 15 us a call,
+    a seventh of the scheduler's CPU when it sends a page of due runs)."""
+    if not _installed:
+        return nullcontext(trace.INVALID_SPAN)
+    return tracer().start_as_current_span(name, **options)
+
+
 def trace_headers() -> list[tuple[str, bytes]]:
     """The current span's W3C context as Kafka record headers; none outside a span."""
-    if not trace.get_current_span().get_span_context().is_valid:
+    if not _installed or not trace.get_current_span().get_span_context().is_valid:
         return []
     carrier: dict[str, str] = {}
     propagate.inject(carrier)

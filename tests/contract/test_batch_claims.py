@@ -53,6 +53,32 @@ async def test_a_batch_claims_every_due_workflow_once(repos: Repos) -> None:
     assert await repos.workflows.claim_due_many([]) == []
 
 
+async def test_each_claim_of_a_batch_writes_its_own_values_taken_literally(
+    repos: Repos,
+) -> None:
+    # Ids that read as expressions to an aggregation pipeline, slots that differ per
+    # workflow, a retry among new runs: each workflow gets exactly its own claim's values.
+    ids = ["$a", "$$b.c", "{d}", "retry"]
+    for n, workflow_id in enumerate(ids[:3]):
+        await repos.workflows.create(periodic(workflow_id, at(10 + n)))
+    await repos.workflows.create(_retry("retry", "$e1"))
+    observed = await _observe(repos)
+    claims = [
+        DueClaim(due, NOW, due.execution_id or f"${due.workflow_id}-run", at(200 + n))
+        for n, due in enumerate(observed)
+    ]
+
+    assert await repos.workflows.claim_due_many(claims) == [True] * 4
+
+    for claim_ in claims:
+        stored = await repos.workflows.get(claim_.due.workflow_id)
+        assert stored is not None
+        assert (stored.trigger.execution_id, stored.trigger.next_run) == (
+            claim_.execution_id, claim_.next_run
+        )
+        assert stored.trigger.fresh_execution is (claim_.due.workflow_id != "retry")
+
+
 async def test_only_the_claims_still_as_observed_win(repos: Repos) -> None:
     ids = ["claimed", "won-1", "passed", "retry-claimed", "archived", "paused", "won-2"]
     for workflow_id in ids:
