@@ -43,3 +43,18 @@ def test_benchmark_smoke_run_writes_a_complete_report(
     assert waits["rss_waiting_mb"] is not None
     assert "## Fan-out graph" in report and "## Durable delays" in report
     assert (tmp_path / "waits.png").stat().st_size > 0
+
+
+@pytest.mark.e2e
+def test_claim_statements_script_compares_both_shapes(mongo_url: str) -> None:
+    env = {"DATABASE_URL": mongo_url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.claim_statements", "--n", "60", "--page", "25",
+         "--rounds", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| bulk_write")
+            or line.startswith("| update_many")]
+    assert len(rows) == 4, done.stdout
