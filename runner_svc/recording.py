@@ -84,8 +84,7 @@ class DeferredRecord:
         )
 
     async def cancel_asked(self) -> bool:
-        inserted = self._pending_insert
-        if inserted is None or not inserted.done() or inserted.exception() or not inserted.result():
+        if not _inserted(self._pending_insert):
             return False  # not stored (yet): no cancel can have been asked
         return await cancel_asked(self._executions, self._fresh.id)
 
@@ -103,8 +102,15 @@ class DeferredRecord:
             log.info("deferred insert failed", error=repr(exc))
 
 
+def _inserted(insert: asyncio.Future[bool] | None) -> bool | None:
+    """The pending insert's outcome: True stored, False its id was taken, None not (yet)."""
+    if insert is None or not insert.done() or insert.cancelled() or insert.exception():
+        return None
+    return insert.result()
+
+
 def _warn_if_taken(insert: asyncio.Future[bool]) -> None:
-    if not insert.cancelled() and insert.exception() is None and not insert.result():
+    if _inserted(insert) is False:
         log.warning("a new execution's id was stored already; this attempt's result will be "
                     "dropped")
 

@@ -92,10 +92,10 @@ class MongoWorkflowRepository(WorkflowRoles):
         # One update_many applying each call's compare-and-set (`mongo_batch`). Its result
         # only counts them; when some failed, one read of the claim ids tells which ones
         # won. Sound: each call writes a fresh id into CLAIM_ID, which no other transition
-        # writes, so finding it proves that call's update ran: never a false win. A winner is found
-        # unless another claim re-stamped it since, which needs it to have left `scheduled`
-        # first (run by a runner on another request for it, or archived): it is handled
-        # then, and not sending it is right; anyone still `scheduled` keeps its stamp.
+        # writes, so finding it proves that call's update ran: never a false win. A winner
+        # is found unless another claim re-stamped it since, which needs it to have left
+        # `scheduled` first (run by a runner on another request for it, or archived): it is
+        # handled then, and not sending it is right; anyone still `scheduled` keeps its stamp.
         # Not the execution id: a retry and a wake keep theirs, so a loser would find it;
         # nor `scheduled_at`: two schedulers may claim with the same `now`.
         if not calls:

@@ -92,7 +92,7 @@ class Transition:
 
     def __post_init__(self) -> None:
         """`params`: the names of the parameters it needs."""
-        names = frozenset(_param_names((self.requires, self.update)))
+        names = frozenset(param_names((self.requires, self.update)))
         object.__setattr__(self, "params", names)
 
 
@@ -107,7 +107,7 @@ class Query:
 
     def __post_init__(self) -> None:
         """`params`: the names of the parameters it needs."""
-        object.__setattr__(self, "params", frozenset(_param_names(self.where)))
+        object.__setattr__(self, "params", frozenset(param_names(self.where)))
 
 
 def eq(field: str, value: Any) -> Compare:
@@ -171,7 +171,8 @@ def stamp_param(transition: Transition, field: str) -> str:
     raise ValueError(f"{transition.name}: sets no parameter into {field}")
 
 
-def _param_names(node: Any) -> list[str]:
+def param_names(node: Any) -> list[str]:
+    """The names of the `Param`s anywhere in a value, clause, update or tuple of them."""
     if isinstance(node, Param):
         return [node.name]
     if isinstance(node, dict):
@@ -179,5 +180,5 @@ def _param_names(node: Any) -> list[str]:
     elif isinstance(node, Compare | AnyOf | Set | Unset | Inc | CountInWindow):
         node = tuple(getattr(node, slot) for slot in node.__slots__)
     if isinstance(node, tuple):
-        return [name for item in node for name in _param_names(item)]
+        return [name for item in node for name in param_names(item)]
     return []
