@@ -92,7 +92,7 @@ async def run(settings: Settings) -> None:
         )
         loop = ConsumerLoop(
             source=source, handle=worker.run, concurrency=settings.runner_concurrency,
-            on_poison=on_poison,
+            on_poison=on_poison, commit_interval_s=settings.kafka_commit_interval_ms / 1000,
         )
         probe = KafkaProbe(settings.kafka_url)
         app = ops_app("runner_svc", {"mongodb": stores.ping, "kafka": probe})

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float = Field(default=10.0, gt=0)
     kafka_heartbeat_interval_s: float = Field(default=3.0, gt=0)
     kafka_max_poll_interval_s: float = Field(default=300.0, gt=0)
+    kafka_commit_interval_ms: int = Field(
+        default=1000, ge=0, description="the runner's offsets committed at most this often "
+        "(and on every drain); 0: after every fetch"
+    )
     kafka_rebalance_timeout_s: float = Field(
         default=45.0, gt=0, description="above the runner's 30 s drain of revoked partitions")
     port: int | None = None
