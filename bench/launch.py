@@ -15,6 +15,7 @@ import uvicorn
 
 from shared.infra.logs import configure_logging
 from shared.infra.settings import Settings
+from shared.web.serve import freeze_startup_heap
 
 
 def main() -> None:
@@ -27,8 +28,10 @@ def main() -> None:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, api._exit_cleanly)
+        app = api.build_app(settings)
+        freeze_startup_heap()  # as workflows_svc.main does
         uvicorn.run(
-            api.build_app(settings), host=settings.host, port=settings.port or api.DEFAULT_PORT,
+            app, host=settings.host, port=settings.port or api.DEFAULT_PORT,
             log_config=None, access_log=False, timeout_graceful_shutdown=10,
             loop=loop, http=os.environ.get("BENCH_HTTP", "auto"),
         )

@@ -17,6 +17,7 @@ from shared.infra.logs import configure_logging
 from shared.infra.settings import Settings
 from shared.infra.tracing import traced_process
 from shared.ports import Clock, QueueDepth
+from shared.web.serve import freeze_startup_heap
 from workflows_svc.admission import QueueBound
 from workflows_svc.app import Wired, create_app
 from workflows_svc.execution_service import ExecutionService
@@ -89,7 +90,9 @@ def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
     with traced_process("workflows_svc", endpoint=settings.otel_exporter_otlp_endpoint):
+        app = build_app(settings)
+        freeze_startup_heap()  # the imports and the app; the lifespan's wiring comes after
         uvicorn.run(
-            build_app(settings), host=settings.host, port=settings.port or DEFAULT_PORT,
+            app, host=settings.host, port=settings.port or DEFAULT_PORT,
             log_config=None, access_log=False, timeout_graceful_shutdown=10,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import signal
 from collections.abc import Coroutine, Generator
@@ -40,6 +41,17 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(main)
 
 
+def freeze_startup_heap() -> None:
+    """Collect once, then leave every object alive now out of the cyclic collector's walks.
+
+    A service's modules, classes and wiring are about 100k objects that live as long as the
+    process; each full collection walked them all, 100-290 ms on a slow core during which the
+    loop stood still (every few seconds in a busy runner). Frozen, a full collection walks
+    only what was made since: 4-50 ms (README "Performance")."""
+    gc.collect()
+    gc.freeze()
+
+
 class Loop(Protocol):
     async def run(self) -> None: ...
 
@@ -62,6 +74,7 @@ async def serve_with_loop(
                             lifespan="off", loop=LOOP, http=HTTP,
                             timeout_graceful_shutdown=GRACEFUL_HTTP_S)
     server = _Server(config)
+    freeze_startup_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
