@@ -90,7 +90,7 @@ class ConsumerLoop:
         await self.drain()
 
     async def run_once(self) -> int:
-        """One fetch, its records dispatched, then a commit; the number fetched."""
+        """One fetch, its records dispatched, then a commit if one is due; the number fetched."""
         messages = await self._source.fetch(
             timeout_s=self._fetch_timeout_s, max_records=self._concurrency
         )
