@@ -240,9 +240,10 @@ class KafkaPublisher:
                     deliveries.append(await self._queue(request))
                 if deliveries:
                     await asyncio.wait(deliveries)
-        except (KafkaError, TimeoutError) as exc:  # the rest are not queued
-            log.warning("kafka did not take a batch's records", queued=len(deliveries),
-                        of=len(requests), error=repr(exc))
+        except (KafkaError, TimeoutError) as exc:  # not all queued, or acks late
+            if len(deliveries) < len(requests):  # the caller counts the unacknowledged
+                log.warning("kafka did not take a batch's records", queued=len(deliveries),
+                            of=len(requests), error=repr(exc))
         finally:  # late, or this publish cancelled: a late ack is no longer awaited
             for delivery in deliveries:
                 delivery.cancel()
