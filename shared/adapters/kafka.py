@@ -97,11 +97,14 @@ class ProducerHandle:
         self, topic: str, value: bytes, *, key: bytes | None,
         headers: list[tuple[str, bytes]] | None = None,
     ) -> Any:
-        producer = self._live()
+        delivery = await self.send(topic, value, key=key, headers=headers)
         try:
-            return await producer.send_and_wait(topic, value, key=key, headers=headers)
+            return await delivery
         except OutOfOrderSequenceNumber:
-            await asyncio.shield(self._replace_soon(producer))
+            # `send`'s callback, run before this wakes, started the replacement: a later
+            # send goes through the fresh producer once this one has failed.
+            if self._replacing is not None:
+                await asyncio.shield(self._replacing)
             raise
 
     def _live(self) -> AIOKafkaProducer:
