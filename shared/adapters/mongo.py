@@ -61,9 +61,13 @@ class MongoWorkflowRepository(WorkflowRoles):
     pipeline) of one `update_one`/`find_one_and_update` on the unique `workflow_id` index.
     """
 
-    def __init__(self, collection: AsyncCollection[Doc], handler: EntityHandler[Workflow]):
+    def __init__(self, collection: AsyncCollection[Doc], handler: EntityHandler[Workflow], *,
+                 coalesce_writes: bool = True):
+        """`coalesce_writes`: concurrent releases go as one batch (`release_many`)."""
         self._col = collection
         self._handler = handler
+        if coalesce_writes:
+            self._coalesce_releases()
 
     async def create(self, workflow: Workflow) -> None:
         try:
@@ -96,6 +100,7 @@ class MongoWorkflowRepository(WorkflowRoles):
         # is found unless another claim re-stamped it since, which needs it to have left
         # `scheduled` first (run by a runner on another request for it, or archived): it is
         # handled then, and not sending it is right; anyone still `scheduled` keeps its stamp.
+        # A release so re-stamped (claimed again since) reads as lost: a spurious warning.
         # Not the execution id: a retry and a wake keep theirs, so a loser would find it;
         # nor `scheduled_at`: two schedulers may claim with the same `now`.
         if not calls:

@@ -8,22 +8,29 @@ from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.adapters.coalesce import Coalescer
 from shared.adapters.mappers import LEGACY_RESULTS, EntityHandler
 from shared.adapters.mongo_errors import raises_unavailable
 from shared.domain.models import ActionStatus, Execution, ExecutionStatus
 
 Doc = dict[str, Any]
+_DUPLICATE_KEY = 11000
 
 
 @raises_unavailable
 class MongoExecutionRepository:
     """ExecutionRepository on the `executions` collection."""
 
-    def __init__(self, collection: AsyncCollection[Doc], handler: EntityHandler[Execution]):
+    def __init__(self, collection: AsyncCollection[Doc], handler: EntityHandler[Execution], *,
+                 coalesce_writes: bool = True):
+        """`coalesce_writes`: concurrent inserts go as one `insert_many` (`coalesce`)."""
         self._col = collection
         self._handler = handler
+        self._inserts: Coalescer[Doc, bool] | None = (
+            Coalescer(self._insert_many) if coalesce_writes else None
+        )
 
     async def get_or_create(self, execution: Execution) -> Execution:
         doc = await self._col.find_one_and_update(
@@ -40,11 +47,31 @@ class MongoExecutionRepository:
         return stored
 
     async def insert(self, execution: Execution) -> bool:
+        doc = self._handler.to_document(execution)
+        if self._inserts is not None:
+            return await self._inserts.submit(doc)
         try:
-            await self._col.insert_one(self._handler.to_document(execution))
+            await self._col.insert_one(doc)
         except DuplicateKeyError:  # the unique index on `id`
             return False
         return True
+
+    async def _insert_many(self, docs: list[Doc]) -> list[bool | Exception]:
+        """Each document inserted, False where its id is stored already (the unique index)."""
+        try:
+            await self._col.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            if exc.details.get("writeConcernErrors"):
+                raise  # whether any of them is stored durably is not known
+            results: list[bool | Exception] = [True] * len(docs)
+            for error in exc.details.get("writeErrors", []):
+                index = error["index"]
+                results[index] = (
+                    False if error.get("code") == _DUPLICATE_KEY
+                    else BulkWriteError({"writeErrors": [error]})
+                )
+            return results
+        return [True] * len(docs)
 
     async def _upgrade(self, stored: Execution, results: int) -> None:
         """Rewrite an old document (flat `executed_actions`) as the record it was read as, so

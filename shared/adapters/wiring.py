@@ -44,12 +44,17 @@ class Stores:
         return MongoNextRunWatch(self.database["workflows"])
 
 
-def stores_on(database: AsyncDatabase[dict[str, Any]]) -> Stores:
-    """The stores on an open database handle."""
+def stores_on(database: AsyncDatabase[dict[str, Any]], *, coalesce_writes: bool = True
+              ) -> Stores:
+    """The stores on an open database handle (`coalesce_writes`: see the adapters)."""
     return Stores(
         database=database,
-        workflows=MongoWorkflowRepository(database["workflows"], WORKFLOW_HANDLER),
-        executions=MongoExecutionRepository(database["executions"], EXECUTION_HANDLER),
+        workflows=MongoWorkflowRepository(
+            database["workflows"], WORKFLOW_HANDLER, coalesce_writes=coalesce_writes
+        ),
+        executions=MongoExecutionRepository(
+            database["executions"], EXECUTION_HANDLER, coalesce_writes=coalesce_writes
+        ),
         versions=MongoVersions(database["workflow_versions"]),
     )
 
@@ -59,7 +64,7 @@ async def open_stores(settings: Settings, *, background: bool = False) -> AsyncI
     """The stores on the configured database (indexes in place); closed on exit.
     `background`: a service with no client waiting on it (see `connect.mongo_client`)."""
     async with open_database(settings, background=background) as database:
-        yield stores_on(database)
+        yield stores_on(database, coalesce_writes=settings.db_coalesce_writes)
 
 
 @asynccontextmanager

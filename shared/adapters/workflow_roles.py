@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from shared.adapters.coalesce import Coalescer
 from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.language import Query, Transition
@@ -23,6 +24,8 @@ Call = tuple[str, Mapping[str, Any]]  # a workflow id and a transition's paramet
 
 class WorkflowRoles(ABC):
     """Claims, dispatch, leases and settling on top of an adapter's primitives."""
+
+    _releases: Coalescer[Release, bool] | None = None
 
     @abstractmethod
     async def get(self, workflow_id: str) -> Workflow | None: ...
@@ -144,12 +147,17 @@ class WorkflowRoles(ABC):
         return await self.apply(lc.EXTEND_LEASE, workflow_id, params)
 
     async def release(self, release: Release) -> bool:
-        params = {
-            "token": release.lock_token, "trigger_status": release.trigger_status,
-            "next_run": release.next_run, "execution_id": release.execution_id,
-            "interrupted_attempts": release.interrupted_attempts,
-        }
-        return await self.apply(lc.RELEASE, release.workflow_id, params)
+        if self._releases is None:
+            return (await self.release_many([release]))[0]
+        return await self._releases.submit(release)
+
+    async def release_many(self, releases: Sequence[Release]) -> list[bool]:
+        """`release` for each, as one batch of distinct workflows; whether each one held."""
+        return await self._apply_many(lc.RELEASE, [_release_call(r) for r in releases])
+
+    def _coalesce_releases(self) -> None:
+        """Concurrent `release`s go as one `release_many` (`shared.adapters.coalesce`)."""
+        self._releases = Coalescer(self.release_many, key=lambda r: r.workflow_id)
 
     async def park(self, workflow_id: str, *, token: str, wake_at: datetime | None) -> bool:
         return await self.apply(lc.WAIT, workflow_id, {"token": token, "wake_at": wake_at})
@@ -183,6 +191,14 @@ def _due_call(claim: DueClaim) -> Call:
         "claim_id": _claim_id(),
         # a retry keeps the execution it continues; any other id is a new execution
         "fresh_execution": claim.execution_id != due.execution_id,
+    }
+
+
+def _release_call(release: Release) -> Call:
+    return release.workflow_id, {
+        "token": release.lock_token, "trigger_status": release.trigger_status,
+        "next_run": release.next_run, "execution_id": release.execution_id,
+        "interrupted_attempts": release.interrupted_attempts, "claim_id": _claim_id(),
     }
 
 

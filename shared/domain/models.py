@@ -110,7 +110,7 @@ class Workflow(_Model):
     archived_at: datetime | None = None
     paused_at: datetime | None = None  # SPEC 12: not dispatched while set
     scheduled_at: datetime | None = None
-    claim_id: str | None = None  # stamped by each scheduler claim (lifecycle.transitions)
+    claim_id: str | None = None  # stamped by each batched claim or release (lifecycle)
     lock: Lock | None = None
     rate: RateWindow | None = None
     # SPEC 12: the definition's version (1 on create, +1 per PUT); older ones are kept apart.

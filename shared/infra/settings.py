@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     db_command_metrics: bool = Field(
         default=False, description="count MongoDB commands in /metrics (db_commands_total)"
     )
+    db_coalesce_writes: bool = Field(
+        default=True, description="concurrent execution inserts and workflow releases go "
+        "to MongoDB as one command per batch"
+    )
 
     @field_validator("db_write_concern")
     @classmethod

@@ -5,6 +5,7 @@ insert, record the attempt, release)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -15,7 +16,13 @@ from shared.actions import LogAction
 from shared.adapters.mappers import EXECUTION_HANDLER, WORKFLOW_HANDLER
 from shared.adapters.memory import InMemoryPublisher
 from shared.adapters.mongo import MongoExecutionRepository, MongoWorkflowRepository
-from shared.domain.models import ExecutionStatus, Trigger, TriggerType, Workflow
+from shared.domain.models import (
+    ExecutionStatus,
+    Trigger,
+    TriggerType,
+    Workflow,
+    WorkflowStatus,
+)
 from tests.fakes import ScriptedActionRunner
 from tests.fakes.clock import FakeClock
 from tests.integration.conftest import Commands
@@ -62,3 +69,50 @@ async def test_a_short_new_execution_costs_the_runner_three_round_trips(
     assert await runner_commands(db, commands, record_after_s=0) == [
         "findAndModify", "findAndModify", "update", "update",
     ]
+
+
+async def concurrent_runs(db: Any, commands: Commands, *, count: int, coalesce_writes: bool
+                          ) -> list[str]:
+    """The commands one runner sends for `count` executions of as many workflows at once."""
+    clock = FakeClock()
+    workflows = MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER,
+                                        coalesce_writes=coalesce_writes)
+    executions = MongoExecutionRepository(db["executions"], EXECUTION_HANDLER,
+                                          coalesce_writes=coalesce_writes)
+    publisher = InMemoryPublisher()
+    service = WorkflowService(workflows=workflows, executions=executions,
+                              publisher=publisher, clock=clock)
+    for _ in range(count):
+        workflow_id = f"wf-{uuid.uuid4().hex[:8]}"
+        await workflows.create(Workflow(
+            workflow_id=workflow_id, created_at=clock.now(),
+            trigger=Trigger(type=TriggerType.MANUAL), actions=[LogAction(action_id=1, message="m")],
+        ))
+        await service.trigger(workflow_id)
+    worker = ExecutionWorker(workflows=workflows, executions=executions,
+                             actions=ScriptedActionRunner(), clock=clock, record_after_s=0.25)
+    commands.names.clear()
+    done = await asyncio.gather(*(worker.run(r) for r in publisher.published))
+    names = list(commands.names)
+    for execution in done:
+        assert execution is not None and execution.status == ExecutionStatus.OK
+        stored = await executions.get(execution.id)
+        assert stored is not None and stored.status == ExecutionStatus.OK
+        released = await workflows.get(execution.workflow_id)
+        assert released is not None and released.lock is None
+        assert released.status == WorkflowStatus.ACTIVE and released.trigger.status is None
+    return names
+
+
+async def test_concurrent_executions_share_their_insert_and_release_commands(
+    counted: tuple[Any, Commands],
+) -> None:
+    db, commands = counted
+    alone = await concurrent_runs(db, commands, count=20, coalesce_writes=False)
+    assert (alone.count("insert"), alone.count("update")) == (20, 20)
+
+    shared = await concurrent_runs(db, commands, count=20, coalesce_writes=True)
+
+    assert shared.count("findAndModify") == 20  # each lock is its own compare-and-set
+    assert 1 <= shared.count("insert") < 10
+    assert 1 <= shared.count("update") < 10

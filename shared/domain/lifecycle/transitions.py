@@ -95,9 +95,9 @@ UNDO_TRIGGER_IN_WINDOW = Transition(
     (*_CLAIMED, eq(RATE_WINDOW_START, Param("window_start"))), (*_UNDO, Inc(RATE_COUNT, -1)),
 )
 UNDO_TRIGGER = Transition("undo trigger claim", _CLAIMED, _UNDO)
-# The scheduler's claims stamp a fresh `claim_id`: a batch of them applied in one bulk
-# write reads back which ones won (a retry or a wake keeps its execution id, so that id
-# cannot tell; see `MongoWorkflowRepository._apply_many`).
+# The scheduler's claims and the runner's releases stamp a fresh `claim_id`: a batch of
+# them applied in one bulk write reads back which ones won (a retry or a wake keeps its
+# execution id, so that id cannot tell; see `MongoWorkflowRepository._apply_many`).
 _STAMP = Set(CLAIM_ID, Param("claim_id"))
 # The scheduler's dispatch of a due workflow, still as it observed it.
 CLAIM_DUE = Transition(
@@ -129,11 +129,12 @@ EXTEND_LEASE = Transition(
     "extend lease", (eq(LOCK_TOKEN, Param("token")),),
     (Set(LOCK_EXPIRES_AT, Param("lease_until")),),
 )
+# Stamped as the claims are: concurrent releases go as one batch (`Coalescer`).
 RELEASE = Transition(
     "release", _HELD,
     (*_UNLOCK, Set(TRIGGER_STATUS, Param("trigger_status")), Set(NEXT_RUN, Param("next_run")),
      Set(EXECUTION_ID, Param("execution_id")),
-     Set(INTERRUPTED_ATTEMPTS, Param("interrupted_attempts"))),
+     Set(INTERRUPTED_ATTEMPTS, Param("interrupted_attempts")), _STAMP),
 )
 # A runner lost with its lease: its attempt counts as interrupted and is dispatched again.
 RECOVER_LOCK = Transition(

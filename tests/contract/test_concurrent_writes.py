@@ -1,0 +1,77 @@
+"""Repository contract: concurrent inserts and releases (which the MongoDB adapters send as
+one command per batch, `shared.adapters.coalesce`) each get the answer they would alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.domain.models import Execution, ExecutionStatus, TriggerStatus, WorkflowStatus
+from shared.ports import Release
+from tests.contract.conftest import Repos
+from tests.contract.helpers import at, periodic
+
+NOW = at(100)
+CALLS = 40
+
+
+def _execution(execution_id: str) -> Execution:
+    return Execution(id=execution_id, workflow_id="w", created_at=at(0), retries=4,
+                     total_actions=1, status=ExecutionStatus.OK, finished_at=at(1))
+
+
+async def test_concurrent_inserts_each_store_once_and_a_stored_id_is_refused(
+    repos: Repos,
+) -> None:
+    assert await repos.executions.insert(_execution("e-taken"))
+    ids = [f"e{i}" for i in range(CALLS)] + ["e-taken", "e3"]
+
+    stored = await asyncio.gather(*(repos.executions.insert(_execution(i)) for i in ids))
+
+    # One of the two concurrent inserts of e3 wins; the stored id is refused.
+    assert stored[:3] + stored[4:CALLS] == [True] * (CALLS - 1)
+    assert stored[CALLS] is False
+    assert sorted([stored[3], stored[CALLS + 1]]) == [False, True]
+    for execution_id in ids:
+        assert await repos.executions.get(execution_id) == _execution(execution_id)
+
+
+async def _locked(repos: Repos, count: int) -> list[str]:
+    """`count` periodic workflows dispatched and locked, workflow `wf<i>` by token `t<i>`."""
+    for i in range(count):
+        await repos.workflows.create(periodic(f"wf{i}", at(10)))
+    due = await repos.workflows.find_due(NOW, after=None, limit=count)
+    for one in due:
+        assert await repos.workflows.claim_due(one, now=NOW, execution_id=f"x-{one.workflow_id}",
+                                               next_run=at(110))
+        token = "t" + one.workflow_id.removeprefix("wf")
+        assert await repos.workflows.lock(one.workflow_id, token=token, lease_until=at(160))
+    return [one.workflow_id for one in due]
+
+
+async def test_concurrent_releases_each_need_their_own_token(repos: Repos) -> None:
+    workflow_ids = await _locked(repos, CALLS)
+    # wf0's release names another token; wf1 is released twice at once (one of them holds).
+    releases = [
+        Release(wid, "wrong" if wid == "wf0" else "t" + wid.removeprefix("wf"),
+                TriggerStatus.PENDING, at(104), f"x-{wid}")
+        for wid in workflow_ids
+    ]
+    twice = Release("wf1", "t1", None, None, None)
+
+    held = await asyncio.gather(*(repos.workflows.release(r) for r in [*releases, twice]))
+
+    by_id = dict(zip(workflow_ids, held, strict=False))
+    assert by_id.pop("wf0") is False
+    assert sorted([by_id.pop("wf1"), held[-1]]) == [False, True]
+    assert set(by_id.values()) == {True}
+    for wid in workflow_ids:
+        stored = await repos.workflows.get(wid)
+        assert stored is not None
+        if wid == "wf0":
+            assert stored.status == WorkflowStatus.LOCKED and stored.lock is not None
+            continue
+        assert stored.status == WorkflowStatus.ACTIVE and stored.lock is None
+        if wid != "wf1":
+            assert (stored.trigger.status, stored.trigger.next_run) == (
+                TriggerStatus.PENDING, at(104)
+            )
