@@ -2,8 +2,10 @@
 
 Its own stack, the only one with `DB_COMMAND_METRICS=1` (the services then count every
 command they send in `db_commands_total{command}`); every other part runs the defaults,
-where the listener is off. The counts do not depend on the load, so a few hundred
-triggers per variant give them exactly.
+where the listener is off. Counted twice per variant: under load (triggers at 32 in
+flight), where concurrent inserts and releases share commands (`DB_COALESCE_WRITES`), and
+`alone` (one trigger every 1 / ALONE_RATE_PER_S s, each finished before the next), where
+every command carries one document: what the DB-bound ceilings price.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from bench.seed import (
 from shared.domain.models import Action
 
 STARTUP_ONLY = ("createIndexes", "listIndexes")
+ALONE_N = 10
+ALONE_RATE_PER_S = 5.0  # an execution takes a few ms: no two of them overlap
 
 
 async def run(ctx: Context) -> dict[str, Any]:
@@ -56,12 +60,30 @@ async def _scrape_all(ctx: Context, system: System) -> dict[str, Samples]:
 async def count(
     ctx: Context, system: System, variant: str, action: Action | list[Action]
 ) -> dict[str, Any]:
-    n = ctx.sizes.commands_n
+    """The commands of `variant` under load, with those of executions run `alone` beside."""
+    counted = await _count(ctx, system, variant, action, ctx.sizes.commands_n, rate=0.0)
+    alone = await _count(ctx, system, variant, action, min(ALONE_N, ctx.sizes.commands_n),
+                         rate=ALONE_RATE_PER_S)
+    return {**counted, "alone": {k: alone[k] for k in (
+        "n", "ok", "per_trigger", "per_execution", "per_trigger_by_command",
+        "per_execution_by_command")}}
+
+
+def alone(counted: dict[str, Any]) -> dict[str, Any]:
+    """The counts of executions run one at a time (a report made before them: its own)."""
+    return counted.get("alone") or counted
+
+
+async def _count(
+    ctx: Context, system: System, variant: str, action: Action | list[Action], n: int, *,
+    rate: float,
+) -> dict[str, Any]:
     prefix = f"cmd-{variant}-{uuid.uuid4().hex[:6]}"
     now = utcnow()
     await insert(system.db, (manual_doc(f"{prefix}-{i:06d}", action, now) for i in range(n)))
     before = await _scrape_all(ctx, system)
-    load = await triggers(system.apis, prefix, n, concurrency=min(TRIGGER_CONCURRENCY, n))
+    concurrency = 1 if rate else min(TRIGGER_CONCURRENCY, n)
+    load = await triggers(system.apis, prefix, n, concurrency=concurrency, rate=rate)
     accepted = len(load.accepted)
     ok_before = metric(before["runner"], "executions_total")
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.commands import ALONE_N, alone
 from bench.config import TARGETS
 from bench.report_graphs import fan_out_section, waits_section
 from bench.tables import cpu as _cpu
@@ -144,10 +145,11 @@ def _command_cpu(per: dict[str, Any] | None, counted: dict[str, Any] | None) -> 
         return []
     said = "; ".join(f"`{op}` {x['client']} ms in the client (PyMongo), {x['mongod']} ms in "
                      "mongod" for op, x in per.items())
-    sent = ("A single-action execution sends "
-            f"{counted['per_trigger'] + counted['per_execution']:g} (the API's "
-            f"{counted['per_trigger']:g}, the runner's {counted['per_execution']:g}, counted "
-            "below)" if counted else "Every DB command an execution sends costs that")
+    one = alone(counted) if counted else None
+    sent = ("A single-action execution run alone sends "
+            f"{one['per_trigger'] + one['per_execution']:g} (the API's "
+            f"{one['per_trigger']:g}, the runner's {one['per_execution']:g}, counted "
+            "below)" if one else "Every DB command an execution sends costs that")
     return [f"CPU per DB command, during the in-flight ceilings above: {said}. {sent}: "
             "their client side alone is a floor under the services' CPU per execution, "
             "before any HTTP, Kafka or domain work.", ""]
@@ -158,7 +160,9 @@ def _commands(r: dict[str, Any]) -> list[str]:
     if not c:
         return []
     rows = [[name, x["n"], x["per_trigger"], x["per_trigger_by_command"], x["per_execution"],
-             x["per_execution_by_command"], x["scheduler_per_tick"], x["scheduler_by_command"]]
+             x["per_execution_by_command"], alone(x)["per_execution"],
+             alone(x)["per_execution_by_command"], x["scheduler_per_tick"],
+             x["scheduler_by_command"]]
             for name, x in (("one `log` action", c["log"]), ("one `http-request`", c["http"]),
                             ("fan-out graph: `log` -> 8 `http-request` -> `log`",
                              c.get("fanout")))
@@ -166,8 +170,8 @@ def _commands(r: dict[str, Any]) -> list[str]:
     return [
         "## DB commands per trigger and per execution (command monitoring)", "",
         *_table(["variant", "triggers", "per trigger (API)", "by command", "per execution "
-                 "(runner)", "by command", "scheduler per idle loop", "scheduler commands"],
-                rows),
+                 "(runner), 32 in flight", "by command", f"per execution, {ALONE_N} alone",
+                 "by command", "scheduler per idle loop", "scheduler commands"], rows),
         f"Counted by PyMongo command monitoring in the services ({c['setting']}): "
         "`db_commands_total{command}` before and after, divided by the accepted triggers "
         "and the `ok` executions.", "",
@@ -186,7 +190,8 @@ def _throughput(r: dict[str, Any]) -> list[str]:
         x = t[name]
         rate = x.get("e2e_per_s") or x.get("runner_per_s")
         ceiling = x.get("adjacent_ceiling") or {}
-        rows.append([label, x["n"], x.get("trigger_per_s"), rate, x.get("db_trips"),
+        rows.append([label, x["n"], x.get("trigger_per_s"), rate,
+                     f"{x.get('db_trips')} ({x.get('db_trips_alone')} alone)",
                      f"{ceiling.get('find_one_and_update')} / {ceiling.get('update_one')}",
                      x.get("db_bound_per_s"), x.get("ratio_to_ceiling"),
                      x.get("cpu_services_ms"), x.get("runner_rss_steady_mb"),
@@ -199,9 +204,12 @@ def _throughput(r: dict[str, Any]) -> list[str]:
                  "DB-bound /s", "ratio to DB-bound", "CPU ms / execution (services)",
                  "runner RSS MB", "load, busy"], rows),
         "executions/s: ok / (last finished_at - first trigger sent); backlog: ok / (last "
-        "finished_at - first created_at). DB-bound /s = 1 / Σ over one execution's commands "
-        "(API's included when it is in the path) of 1 / that command's ceiling on the same "
-        "collection measured just before. With the API in the path: "
+        "finished_at - first created_at). DB trips: the commands sent per execution in "
+        "the `commands` part under load (concurrent inserts and releases share one) and "
+        "alone (one document each). DB-bound /s = 1 / Σ over the commands of one execution "
+        "run alone (API's included when it is in the path) of 1 / that command's ceiling on "
+        "the same collection measured just before: the rate of one document per command, "
+        "which shared commands can pass. With the API in the path: "
         f"{t['log'].get('ratio_to_backlog')} of the runner-alone drain rate.", "",
         "CPU milliseconds per execution of every process (wrk: the generator; bench: this "
         "process polling /metrics and the DB):", "",
@@ -253,6 +261,7 @@ def _floor(r: dict[str, Any]) -> str:
     db, kafka = c["db"], c["kafka"]
     fam = (db.get("single_latency_ms") or {}).get("p50") or 0
     upd = (db.get("update_one_single_latency_ms") or {}).get("p50") or fam
+    counted = alone(counted)
     trips = dict(counted["per_execution_by_command"])
     for name, per in counted["per_trigger_by_command"].items():
         trips[name] = trips.get(name, 0) + per

@@ -35,8 +35,9 @@ def fan_out_section(r: dict[str, Any]) -> list[str]:
         f"{counted.get('n')} executions): runner {counted.get('per_execution')} per execution "
         f"({counted.get('per_action')} per action) "
         f"{counted.get('per_execution_by_command')}, API {counted.get('per_trigger')} per "
-        "trigger. DB-bound /s = 1 / Σ over those commands of 1 / that command's ceiling on "
-        "the same collection, measured just before.", "",
+        f"trigger ({x.get('db_trips_alone')} per execution when run alone). DB-bound /s = "
+        "1 / Σ over the commands of one execution run alone of 1 / that command's ceiling "
+        "on the same collection, measured just before.", "",
         f"CPU ms per execution: {cpu(x)} (all: {x.get('cpu_all_ms')} ms; target = the local "
         "target server answering the GETs).", "",
     ]

@@ -19,7 +19,7 @@ from shared.adapters.workflow_roles import Call, WorkflowRoles
 from shared.domain.errors import Conflict
 from shared.domain.lifecycle.evaluate import Doc, get_path, run, select
 from shared.domain.lifecycle.fields import CLAIM_ID, NEXT_RUN
-from shared.domain.lifecycle.language import Query, Transition, stamp_param
+from shared.domain.lifecycle.language import Query, Transition, stamp_param, stamped_value
 from shared.domain.lifecycle.listing import listing
 from shared.domain.models import Workflow
 from shared.domain.schedules import schedule_for
@@ -77,6 +77,12 @@ class InMemoryWorkflowRepository(WorkflowRoles):
                                params: Mapping[str, Any]) -> Workflow | None:
         doc = self._run(transition, workflow_id, params)
         return WORKFLOW_HANDLER.from_document(doc) if doc is not None else None
+
+    async def _apply_many_returning(self, transition: Transition, calls: Sequence[Call], *,
+                                    stamp: str) -> list[Workflow | None]:
+        for _, params in calls:  # what the MongoDB adapter needs, required here too
+            stamped_value(transition, stamp, params)
+        return [await self._apply_returning(transition, wid, params) for wid, params in calls]
 
     async def _select(self, query: Query, params: Mapping[str, Any], limit: int
                       ) -> list[Workflow]:

@@ -22,7 +22,13 @@ from shared.adapters.mongo_versions import MongoVersions
 from shared.adapters.workflow_roles import Call, WorkflowRoles
 from shared.domain.errors import Conflict
 from shared.domain.lifecycle.fields import CLAIM_ID, NEXT_RUN, WORKFLOW_ID
-from shared.domain.lifecycle.language import Query, Transition, check_params, stamp_param
+from shared.domain.lifecycle.language import (
+    Query,
+    Transition,
+    check_params,
+    stamp_param,
+    stamped_value,
+)
 from shared.domain.lifecycle.listing import listing
 from shared.domain.models import Trigger, TriggerStatus, Workflow
 from shared.domain.schedules import schedule_for
@@ -63,11 +69,11 @@ class MongoWorkflowRepository(WorkflowRoles):
 
     def __init__(self, collection: AsyncCollection[Doc], handler: EntityHandler[Workflow], *,
                  coalesce_writes: bool = True):
-        """`coalesce_writes`: concurrent releases go as one batch (`release_many`)."""
+        """`coalesce_writes`: concurrent locks and releases go as one batch each."""
         self._col = collection
         self._handler = handler
         if coalesce_writes:
-            self._coalesce_releases()
+            self._coalesce_writes()
 
     async def create(self, workflow: Workflow) -> None:
         try:
@@ -126,6 +132,25 @@ class MongoWorkflowRepository(WorkflowRoles):
             query, update, return_document=ReturnDocument.AFTER
         )
         return self._handler.from_document(doc) if doc else None
+
+    async def _apply_many_returning(self, transition: Transition, calls: Sequence[Call], *,
+                                    stamp: str) -> list[Workflow | None]:
+        # One update_many, then one read of the documents holding a call's stamp: each call
+        # wrote a fresh value there, so one found won (never a false win), and nothing else
+        # writes that field while the workflow stays as the transition left it.
+        if not calls:
+            return []
+        result = await self._col.update_many(*batched_statement(transition, calls))
+        if result.matched_count == 0:
+            return [None] * len(calls)
+        stamps = [stamped_value(transition, stamp, params) for _, params in calls]
+        if len(set(stamps)) != len(stamps):
+            raise ValueError(f"{transition.name}: stamps must differ within a batch")
+        query = {WORKFLOW_ID: {"$in": [wid for wid, _ in calls]}, stamp: {"$in": stamps}}
+        primary = self._col.with_options(read_preference=ReadPreference.PRIMARY)
+        found = {doc[WORKFLOW_ID]: doc async for doc in primary.find(query)}
+        return [self._handler.from_document(found[wid]) if wid in found else None
+                for wid, _ in calls]
 
     async def _select(self, query: Query, params: Mapping[str, Any], limit: int
                       ) -> list[Workflow]:

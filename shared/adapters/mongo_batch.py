@@ -9,7 +9,9 @@ on 10k claims in pages of 500: `python -m bench.claim_statements`), and the clie
 and validates one update instead of hundreds.
 
 Only what the batched transitions need: clauses on a per-call parameter are equalities, and
-updates are `Set`s of a parameter or a literal; anything else is refused, never guessed.
+updates are `Set`s of a literal or of a value with parameters (each document gets its own
+call's, whole: `$arrayElemAt` of literal values replaces, never merges); anything else is
+refused, never guessed.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def batched_statement(transition: Transition, calls: Sequence[Call]) -> tuple[Do
     if per_call:
         query["$expr"] = {"$and": per_call}
     sets = [_set(op, transition) for op in transition.update]
-    values = {op.field: _value(op, shared, varying) for op in sets}
+    values = {op.field: _value(op, calls, shared, varying) for op in sets}
     pipeline: list[Doc] = [{"$set": {_ROW: index}}, {"$set": values}, {"$unset": _ROW}]
     return query, pipeline
 
@@ -93,11 +95,12 @@ def _set(op: object, transition: Transition) -> Set:
     return op
 
 
-def _value(op: Set, shared: Mapping[str, Any], varying: Mapping[str, list[Any]]) -> Doc:
-    if isinstance(op.value, Param) and op.value.name in varying:
-        return _pick(varying[op.value.name], f"${_ROW}")
+def _value(op: Set, calls: Sequence[Call], shared: Mapping[str, Any],
+           varying: Mapping[str, list[Any]]) -> Doc:
+    """The value each document is set to: the same literal for all, or its own call's
+    (a parameter, or a document holding some), picked by its row."""
     if varying.keys() & set(param_names(op.value)):
-        raise ValueError(f"cannot batch {op!r}: a per-call parameter inside a value")
+        return _pick([resolve(op.value, params) for _, params in calls], f"${_ROW}")
     return {"$literal": resolve(op.value, shared)}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from shared.adapters.coalesce import Coalescer
 from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle import transitions as lc
+from shared.domain.lifecycle.fields import LOCK_TOKEN
 from shared.domain.lifecycle.language import Query, Transition
 from shared.domain.models import Workflow
 from shared.ports import DueClaim, DueWorkflow, Release, TriggerClaim, WakeClaim
@@ -25,6 +26,7 @@ Call = tuple[str, Mapping[str, Any]]  # a workflow id and a transition's paramet
 class WorkflowRoles(ABC):
     """Claims, dispatch, leases and settling on top of an adapter's primitives."""
 
+    _locks: Coalescer[Call, Workflow | None] | None = None
     _releases: Coalescer[Release, bool] | None = None
 
     @abstractmethod
@@ -45,6 +47,14 @@ class WorkflowRoles(ABC):
     async def _apply_returning(self, transition: Transition, workflow_id: str,
                                params: Mapping[str, Any]) -> Workflow | None:
         """`apply`, returning the workflow after it (None when the precondition failed)."""
+
+    @abstractmethod
+    async def _apply_many_returning(self, transition: Transition, calls: Sequence[Call], *,
+                                    stamp: str) -> list[Workflow | None]:
+        """`_apply_returning` for each call, as one batch (distinct workflows).
+
+        `transition` writes into the field `stamp` a value fresh in each call, which nothing
+        else writes while the workflow is in the state it leaves it in."""
 
     @abstractmethod
     async def _select(self, query: Query, params: Mapping[str, Any], limit: int
@@ -139,8 +149,16 @@ class WorkflowRoles(ABC):
     async def lock(
         self, workflow_id: str, *, token: str, lease_until: datetime
     ) -> Workflow | None:
-        params = {"token": token, "lease_until": lease_until}
-        return await self._apply_returning(lc.LOCK_FOR_RUN, workflow_id, params)
+        call = (workflow_id, {"token": token, "lease_until": lease_until})
+        if self._locks is None:
+            return (await self._lock_many([call]))[0]
+        return await self._locks.submit(call)
+
+    async def _lock_many(self, calls: list[Call]) -> list[Workflow | None]:
+        """`lock` for each call (distinct workflows); a lone one is one `_apply_returning`."""
+        if len(calls) == 1:
+            return [await self._apply_returning(lc.LOCK_FOR_RUN, *calls[0])]
+        return await self._apply_many_returning(lc.LOCK_FOR_RUN, calls, stamp=LOCK_TOKEN)
 
     async def extend_lease(self, workflow_id: str, *, token: str, lease_until: datetime) -> bool:
         params = {"token": token, "lease_until": lease_until}
@@ -155,8 +173,9 @@ class WorkflowRoles(ABC):
         """`release` for each, as one batch of distinct workflows; whether each one held."""
         return await self._apply_many(lc.RELEASE, [_release_call(r) for r in releases])
 
-    def _coalesce_releases(self) -> None:
-        """Concurrent `release`s go as one `release_many` (`shared.adapters.coalesce`)."""
+    def _coalesce_writes(self) -> None:
+        """Concurrent `lock`s and `release`s go as one batch each (`shared.adapters.coalesce`)."""
+        self._locks = Coalescer(self._lock_many, key=lambda call: call[0])
         self._releases = Coalescer(self.release_many, key=lambda r: r.workflow_id)
 
     async def park(self, workflow_id: str, *, token: str, wake_at: datetime | None) -> bool:

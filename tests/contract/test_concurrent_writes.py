@@ -48,6 +48,36 @@ async def _locked(repos: Repos, count: int) -> list[str]:
     return [one.workflow_id for one in due]
 
 
+async def test_concurrent_locks_each_win_once_and_return_the_locked_workflow(
+    repos: Repos,
+) -> None:
+    for i in range(CALLS):
+        await repos.workflows.create(periodic(f"wf{i}", at(10)))
+    for one in await repos.workflows.find_due(NOW, after=None, limit=CALLS):
+        if one.workflow_id == f"wf{CALLS - 1}":
+            continue
+        assert await repos.workflows.claim_due(one, now=NOW, execution_id=f"x-{one.workflow_id}",
+                                               next_run=at(110))
+    # Every workflow locked at once by its own token, wf1 twice, the last not dispatched.
+    calls = [(f"wf{i}", f"t{i}") for i in range(CALLS)] + [("wf1", "t1-again")]
+
+    locked = await asyncio.gather(*(
+        repos.workflows.lock(wid, token=token, lease_until=at(160 + i))
+        for i, (wid, token) in enumerate(calls)
+    ))
+
+    assert locked[CALLS - 1] is None
+    assert (locked[1] is None) != (locked[CALLS] is None)
+    for i, ((wid, token), workflow) in enumerate(zip(calls, locked, strict=True)):
+        if workflow is None:
+            continue
+        assert workflow.workflow_id == wid and workflow.status == WorkflowStatus.LOCKED
+        assert (workflow.lock.token, workflow.lock.expires_at) == (token, at(160 + i))
+        assert workflow.trigger.execution_id == f"x-{wid}"
+        assert await repos.workflows.get(wid) == workflow
+    assert sum(workflow is not None for workflow in locked) == CALLS - 1
+
+
 async def test_concurrent_releases_each_need_their_own_token(repos: Repos) -> None:
     workflow_ids = await _locked(repos, CALLS)
     # wf0's release names another token; wf1 is released twice at once (one of them holds).

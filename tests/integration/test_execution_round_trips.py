@@ -104,15 +104,17 @@ async def concurrent_runs(db: Any, commands: Commands, *, count: int, coalesce_w
     return names
 
 
-async def test_concurrent_executions_share_their_insert_and_release_commands(
+async def test_concurrent_executions_share_their_lock_insert_and_release_commands(
     counted: tuple[Any, Commands],
 ) -> None:
     db, commands = counted
     alone = await concurrent_runs(db, commands, count=20, coalesce_writes=False)
-    assert (alone.count("insert"), alone.count("update")) == (20, 20)
+    assert sorted(alone) == ["findAndModify"] * 20 + ["insert"] * 20 + ["update"] * 20
 
     shared = await concurrent_runs(db, commands, count=20, coalesce_writes=True)
 
-    assert shared.count("findAndModify") == 20  # each lock is its own compare-and-set
+    # Locks: update_many + a find of the won ones (a lone one: findAndModify); inserts and
+    # releases: one command a batch.
+    assert len(shared) <= 20, shared
     assert 1 <= shared.count("insert") < 10
-    assert 1 <= shared.count("update") < 10
+    assert 2 <= shared.count("update") < 20

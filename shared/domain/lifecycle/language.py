@@ -171,6 +171,19 @@ def stamp_param(transition: Transition, field: str) -> str:
     raise ValueError(f"{transition.name}: sets no parameter into {field}")
 
 
+def stamped_value(transition: Transition, field: str, params: Mapping[str, Any]) -> Any:
+    """What `transition` with `params` writes at the dotted path `field` (into a document it
+    sets, or the field itself); `ValueError` if it writes nothing there."""
+    for op in transition.update:
+        if isinstance(op, Set) and (field == op.field or field.startswith(op.field + ".")):
+            value = resolve(op.value, params)
+            for key in field[len(op.field):].split(".")[1:]:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is not None:
+                return value
+    raise ValueError(f"{transition.name}: writes nothing at {field}")
+
+
 def param_names(node: Any) -> list[str]:
     """The names of the `Param`s anywhere in a value, clause, update or tuple of them."""
     if isinstance(node, Param):
