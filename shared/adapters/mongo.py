@@ -10,17 +10,18 @@ from typing import Any
 from pymongo import ASCENDING, ReadPreference, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.adapters.mappers import EntityHandler
 from shared.adapters.mongo_batch import batched_statement
-from shared.adapters.mongo_errors import raises_unavailable
+from shared.adapters.mongo_errors import is_transient, raises_unavailable
 from shared.adapters.mongo_executions import MongoExecutionRepository
 from shared.adapters.mongo_indexes import ensure_indexes
 from shared.adapters.mongo_lifecycle import to_filter, to_query_filter, to_update
 from shared.adapters.mongo_versions import MongoVersions
 from shared.adapters.workflow_roles import Call, WorkflowRoles
 from shared.domain.errors import Conflict
+from shared.domain.lifecycle.evaluate import get_path
 from shared.domain.lifecycle.fields import CLAIM_ID, NEXT_RUN, WORKFLOW_ID
 from shared.domain.lifecycle.language import (
     Query,
@@ -112,45 +113,64 @@ class MongoWorkflowRepository(WorkflowRoles):
         if not calls:
             return []
         param = stamp_param(transition, CLAIM_ID)
-        stamps = [params[param] for _, params in calls]
-        if len(set(stamps)) != len(stamps):
-            raise ValueError(f"{transition.name}: claim ids must differ within a batch")
-        result = await self._col.update_many(*batched_statement(transition, calls))
-        if result.matched_count in (0, len(calls)):
-            return [result.matched_count > 0] * len(calls)
-        query = {WORKFLOW_ID: {"$in": [wid for wid, _ in calls]}, CLAIM_ID: {"$in": stamps}}
-        # On the primary that acknowledged the writes.
-        primary = self._col.with_options(read_preference=ReadPreference.PRIMARY)
-        found = primary.find(query, {"_id": 0, CLAIM_ID: 1})
-        won = {doc[CLAIM_ID] async for doc in found}
-        return [stamp in won for stamp in stamps]
-
-    async def _apply_returning(self, transition: Transition, workflow_id: str,
-                               params: Mapping[str, Any]) -> Workflow | None:
-        query, update = _statement(transition, workflow_id, params)
-        doc = await self._col.find_one_and_update(
-            query, update, return_document=ReturnDocument.AFTER
-        )
-        return self._handler.from_document(doc) if doc else None
+        won = await self._batch(transition, calls, CLAIM_ID, [p[param] for _, p in calls],
+                                whole=False)
+        return [doc is not None for doc in won]
 
     async def _apply_many_returning(self, transition: Transition, calls: Sequence[Call], *,
                                     stamp: str) -> list[Workflow | None]:
-        # One update_many, then one read of the documents holding a call's stamp: each call
-        # wrote a fresh value there, so one found won (never a false win), and nothing else
-        # writes that field while the workflow stays as the transition left it.
+        # As `_apply_many`, the won documents read back whole, found by the stamp each call
+        # wrote (the lock's fresh token, which nothing else writes while it is locked).
         if not calls:
             return []
-        result = await self._col.update_many(*batched_statement(transition, calls))
-        if result.matched_count == 0:
-            return [None] * len(calls)
         stamps = [stamped_value(transition, stamp, params) for _, params in calls]
+        won = await self._batch(transition, calls, stamp, stamps, whole=True)
+        return [None if doc is None else self._handler.from_document(doc) for doc in won]
+
+    async def _batch(self, transition: Transition, calls: Sequence[Call], stamp: str,
+                     stamps: list[Any], *, whole: bool) -> list[Doc | None]:
+        """Each call's document as the batch left it when the call won (None: it lost);
+        `whole`: the documents as stored, else only their stamps (none read if all won).
+
+        An update_many is no retryable write: after a transient error, what it applied is
+        read back and each call it did not apply is run alone (a retryable write)."""
         if len(set(stamps)) != len(stamps):
             raise ValueError(f"{transition.name}: stamps must differ within a batch")
+        try:
+            matched: int | None = (
+                await self._col.update_many(*batched_statement(transition, calls))
+            ).matched_count
+        except PyMongoError as exc:
+            if not is_transient(exc):
+                raise
+            matched = None
+        if matched == 0:
+            return [None] * len(calls)
+        if matched == len(calls) and not whole:
+            return [{stamp: value} for value in stamps]
         query = {WORKFLOW_ID: {"$in": [wid for wid, _ in calls]}, stamp: {"$in": stamps}}
+        projection = None if whole else {"_id": 0, stamp: 1}
+        # On the primary that acknowledged the writes.
         primary = self._col.with_options(read_preference=ReadPreference.PRIMARY)
-        found = {doc[WORKFLOW_ID]: doc async for doc in primary.find(query)}
-        return [self._handler.from_document(found[wid]) if wid in found else None
-                for wid, _ in calls]
+        found = {get_path(doc, stamp): doc async for doc in primary.find(query, projection)}
+        won: list[Doc | None] = [found.get(value) for value in stamps]
+        if matched is None:
+            for i, (workflow_id, params) in enumerate(calls):
+                if won[i] is None:
+                    won[i] = await self._apply_returning_doc(transition, workflow_id, params)
+        return won
+
+    async def _apply_returning(self, transition: Transition, workflow_id: str,
+                               params: Mapping[str, Any]) -> Workflow | None:
+        doc = await self._apply_returning_doc(transition, workflow_id, params)
+        return self._handler.from_document(doc) if doc else None
+
+    async def _apply_returning_doc(self, transition: Transition, workflow_id: str,
+                                   params: Mapping[str, Any]) -> Doc | None:
+        query, update = _statement(transition, workflow_id, params)
+        return await self._col.find_one_and_update(
+            query, update, return_document=ReturnDocument.AFTER
+        )
 
     async def _select(self, query: Query, params: Mapping[str, Any], limit: int
                       ) -> list[Workflow]:

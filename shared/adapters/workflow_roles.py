@@ -170,8 +170,12 @@ class WorkflowRoles(ABC):
         return await self._releases.submit(release)
 
     async def release_many(self, releases: Sequence[Release]) -> list[bool]:
-        """`release` for each, as one batch of distinct workflows; whether each one held."""
-        return await self._apply_many(lc.RELEASE, [_release_call(r) for r in releases])
+        """`release` for each, as one batch of distinct workflows; whether each one held (a
+        lone one is one `apply`: a retryable write)."""
+        calls = [_release_call(r) for r in releases]
+        if len(calls) == 1:
+            return [await self.apply(lc.RELEASE, *calls[0])]
+        return await self._apply_many(lc.RELEASE, calls)
 
     def _coalesce_writes(self) -> None:
         """Concurrent `lock`s and `release`s go as one batch each (`shared.adapters.coalesce`)."""
