@@ -132,10 +132,17 @@ class MongoWorkflowRepository(WorkflowRoles):
         """Each call's document as the batch left it when the call won (None: it lost);
         `whole`: the documents as stored, else only their stamps (none read if all won).
 
-        An update_many is no retryable write: after a transient error, what it applied is
-        read back and each call it did not apply is run alone (a retryable write)."""
+        An update_many is no retryable write: a lone call is sent as its single command, and
+        after a transient error what the batch applied is read back and each call it did not
+        apply is run alone."""
         if len(set(stamps)) != len(stamps):
             raise ValueError(f"{transition.name}: stamps must differ within a batch")
+        if len(calls) == 1:  # alone: the single command, a retryable write
+            workflow_id, params = calls[0]
+            if whole:
+                return [await self._apply_returning_doc(transition, workflow_id, params)]
+            held = await self.apply(transition, workflow_id, params)
+            return [{stamp: stamps[0]} if held else None]
         try:
             matched: int | None = (
                 await self._col.update_many(*batched_statement(transition, calls))

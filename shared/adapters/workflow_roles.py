@@ -151,13 +151,11 @@ class WorkflowRoles(ABC):
     ) -> Workflow | None:
         call = (workflow_id, {"token": token, "lease_until": lease_until})
         if self._locks is None:
-            return (await self._lock_many([call]))[0]
+            return await self._apply_returning(lc.LOCK_FOR_RUN, *call)
         return await self._locks.submit(call)
 
     async def _lock_many(self, calls: list[Call]) -> list[Workflow | None]:
-        """`lock` for each call (distinct workflows); a lone one is one `_apply_returning`."""
-        if len(calls) == 1:
-            return [await self._apply_returning(lc.LOCK_FOR_RUN, *calls[0])]
+        """`lock` for each call, as one batch of distinct workflows."""
         return await self._apply_many_returning(lc.LOCK_FOR_RUN, calls, stamp=LOCK_TOKEN)
 
     async def extend_lease(self, workflow_id: str, *, token: str, lease_until: datetime) -> bool:
@@ -166,16 +164,12 @@ class WorkflowRoles(ABC):
 
     async def release(self, release: Release) -> bool:
         if self._releases is None:
-            return (await self.release_many([release]))[0]
+            return await self.apply(lc.RELEASE, *_release_call(release))
         return await self._releases.submit(release)
 
     async def release_many(self, releases: Sequence[Release]) -> list[bool]:
-        """`release` for each, as one batch of distinct workflows; whether each one held (a
-        lone one is one `apply`: a retryable write)."""
-        calls = [_release_call(r) for r in releases]
-        if len(calls) == 1:
-            return [await self.apply(lc.RELEASE, *calls[0])]
-        return await self._apply_many(lc.RELEASE, calls)
+        """`release` for each, as one batch of distinct workflows; whether each one held."""
+        return await self._apply_many(lc.RELEASE, [_release_call(r) for r in releases])
 
     def _coalesce_writes(self) -> None:
         """Concurrent `lock`s and `release`s go as one batch each (`shared.adapters.coalesce`)."""
