@@ -68,8 +68,9 @@ class InMemoryWorkflowRepository(WorkflowRoles):
                     params: Mapping[str, Any]) -> bool:
         return self._run(transition, workflow_id, params) is not None
 
-    async def _apply_many(self, transition: Transition, calls: Sequence[Call]) -> list[bool]:
-        stamp_param(transition, CLAIM_ID)  # what the MongoDB adapter needs, required here too
+    async def _apply_many(self, transition: Transition, calls: Sequence[Call], *,
+                          stamp: str = CLAIM_ID) -> list[bool]:
+        stamp_param(transition, stamp)  # what the MongoDB adapter needs, required here too
         return [self._run(transition, workflow_id, params) is not None
                 for workflow_id, params in calls]
 

@@ -99,21 +99,23 @@ class MongoWorkflowRepository(WorkflowRoles):
         result = await self._col.update_one(query, update)
         return result.matched_count == 1
 
-    async def _apply_many(self, transition: Transition, calls: Sequence[Call]) -> list[bool]:
+    async def _apply_many(self, transition: Transition, calls: Sequence[Call], *,
+                          stamp: str = CLAIM_ID) -> list[bool]:
         # One update_many applying each call's compare-and-set (`mongo_batch`). Its result
-        # only counts them; when some failed, one read of the claim ids tells which ones
-        # won. Sound: each call writes a fresh id into CLAIM_ID, which no other transition
-        # writes, so finding it proves that call's update ran: never a false win. A winner
-        # is found unless another claim re-stamped it since, which needs it to have left
-        # `scheduled` first (run by a runner on another request for it, or archived): it is
-        # handled then, and not sending it is right; anyone still `scheduled` keeps its stamp.
-        # A release so re-stamped (claimed again since) reads as lost: a spurious warning.
-        # Not the execution id: a retry and a wake keep theirs, so a loser would find it;
-        # nor `scheduled_at`: two schedulers may claim with the same `now`.
+        # only counts them; when some failed, one read of the stamps tells which ones won.
+        # Sound: each call writes a fresh id into `stamp`, which nothing else writes there,
+        # so finding it proves that call's update ran: never a false win. A winner is found
+        # unless it was re-stamped since. CLAIM_ID (the scheduler's claims, the releases):
+        # that needs it to have left `scheduled` first (run by a runner on another request
+        # for it, or archived): it is handled then, and not sending it is right; a release
+        # so re-stamped (claimed again since) reads as lost: a spurious warning. Not the
+        # execution id there: a retry and a wake keep theirs, so a loser would find it; nor
+        # `scheduled_at`: two schedulers may claim with the same `now`. A trigger claim's
+        # new execution id: nothing acts on it before its request is produced, after this.
         if not calls:
             return []
-        param = stamp_param(transition, CLAIM_ID)
-        won = await self._batch(transition, calls, CLAIM_ID, [p[param] for _, p in calls],
+        param = stamp_param(transition, stamp)
+        won = await self._batch(transition, calls, stamp, [p[param] for _, p in calls],
                                 whole=False)
         return [doc is not None for doc in won]
 

@@ -8,10 +8,11 @@ per workflow: mongod parses and plans it once (half its CPU per claim and twice 
 on 10k claims in pages of 500: `python -m bench.claim_statements`), and the client builds
 and validates one update instead of hundreds.
 
-Only what the batched transitions need: clauses on a per-call parameter are equalities, and
-updates are `Set`s of a literal or of a value with parameters (each document gets its own
-call's, whole: `$arrayElemAt` of literal values replaces, never merges); anything else is
-refused, never guessed.
+Only what the batched transitions need: a clause on a per-call parameter is an equality, and
+an update using one is a `Set` (each document gets its own call's value, whole:
+`$arrayElemAt` of literal values replaces, never merges); clauses and updates on shared
+parameters only are translated as for one call (an `any_of`, a rate window's count).
+Anything else is refused, never guessed.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shared.adapters.mongo_lifecycle import to_filter
+from shared.adapters.mongo_lifecycle import pipeline_value, to_filter
 from shared.domain.lifecycle.fields import WORKFLOW_ID
 from shared.domain.lifecycle.language import (
+    Clause,
     Compare,
     Op,
     Param,
     Set,
     Transition,
+    Unset,
     check_params,
     param_names,
     resolve,
@@ -47,19 +50,30 @@ def batched_statement(transition: Transition, calls: Sequence[Call]) -> tuple[Do
         check_params(transition.params, params, transition.name)
     shared, varying = _split(transition, calls)
     index = _index(ids)
-    fixed: list[Compare] = []
+    fixed: list[Clause] = []
     per_call: list[Doc] = []
-    for clause in map(_compare, transition.requires):
-        if isinstance(clause.value, Param) and clause.value.name in varying:
-            per_call.append(_equals(clause, _pick(varying[clause.value.name], index)))
-        else:
+    for clause in transition.requires:
+        if not varying.keys() & set(param_names(clause)):
             fixed.append(clause)
+            continue
+        compare = _compare(clause)
+        name = compare.value.name if isinstance(compare.value, Param) else None
+        if name not in varying:
+            raise ValueError(f"cannot batch {clause!r}: a per-call value inside a value")
+        per_call.append(_equals(compare, _pick(varying[name], index)))
     query: Doc = {WORKFLOW_ID: {"$in": ids}, **to_filter(tuple(fixed), shared)}
     if per_call:
         query["$expr"] = {"$and": per_call}
-    sets = [_set(op, transition) for op in transition.update]
-    values = {op.field: _value(op, calls, shared, varying) for op in sets}
-    pipeline: list[Doc] = [{"$set": {_ROW: index}}, {"$set": values}, {"$unset": _ROW}]
+    values: Doc = {}
+    unset = [_ROW]
+    for op in transition.update:
+        if isinstance(op, Unset):
+            unset.append(op.field)
+        elif varying.keys() & set(param_names(op)):
+            values[op.field] = _value(_set(op, transition), calls)
+        else:
+            values[op.field] = pipeline_value(op, shared)
+    pipeline: list[Doc] = [{"$set": {_ROW: index}}, {"$set": values}, {"$unset": unset}]
     return query, pipeline
 
 
@@ -91,17 +105,14 @@ def _equals(clause: Compare, value: Doc) -> Doc:
 
 def _set(op: object, transition: Transition) -> Set:
     if not isinstance(op, Set):
-        raise ValueError(f"{transition.name}: cannot batch the update {op!r}")
+        raise ValueError(f"{transition.name}: cannot batch {op!r} with a per-call parameter")
     return op
 
 
-def _value(op: Set, calls: Sequence[Call], shared: Mapping[str, Any],
-           varying: Mapping[str, list[Any]]) -> Doc:
-    """The value each document is set to: the same literal for all, or its own call's
-    (a parameter, or a document holding some), picked by its row."""
-    if varying.keys() & set(param_names(op.value)):
-        return _pick([resolve(op.value, params) for _, params in calls], f"${_ROW}")
-    return {"$literal": resolve(op.value, shared)}
+def _value(op: Set, calls: Sequence[Call]) -> Doc:
+    """Each document's own call's value of `op` (a parameter, or a document holding some),
+    picked by its row."""
+    return _pick([resolve(op.value, params) for _, params in calls], f"${_ROW}")
 
 
 def _index(ids: list[str]) -> Doc:

@@ -78,15 +78,20 @@ def _pipeline(update: Update, params: Mapping[str, Any]) -> list[Doc]:
     fields: Doc = {}
     unset: list[str] = []
     for op in update:
-        if isinstance(op, Set):
-            fields[op.field] = {"$literal": resolve(op.value, params)}
-        elif isinstance(op, Inc):
-            fields[op.field] = {"$add": [{"$ifNull": [f"${op.field}", 0]}, op.by]}
-        elif isinstance(op, CountInWindow):
-            fields[op.field] = _count_in_window(op, params)
-        else:
+        if isinstance(op, Unset):
             unset.append(op.field)
+        else:
+            fields[op.field] = pipeline_value(op, params)
     return [{"$set": fields}, *([{"$unset": unset}] if unset else [])]
+
+
+def pipeline_value(op: Set | Inc | CountInWindow, params: Mapping[str, Any]) -> Any:
+    """The expression an update pipeline's `$set` stage gives `op`'s field."""
+    if isinstance(op, Set):
+        return {"$literal": resolve(op.value, params)}
+    if isinstance(op, Inc):
+        return {"$add": [{"$ifNull": [f"${op.field}", 0]}, op.by]}
+    return _count_in_window(op, params)
 
 
 def _count_in_window(op: CountInWindow, params: Mapping[str, Any]) -> Doc:

@@ -6,21 +6,23 @@ each port method to its transition, and its parameters, is written here once.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from shared.adapters.coalesce import Coalescer
 from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle import transitions as lc
-from shared.domain.lifecycle.fields import LOCK_TOKEN
-from shared.domain.lifecycle.language import Query, Transition
+from shared.domain.lifecycle.fields import CLAIM_ID, EXECUTION_ID, LOCK_TOKEN
+from shared.domain.lifecycle.language import Query, Transition, param_names
 from shared.domain.models import Workflow
 from shared.ports import DueClaim, DueWorkflow, Release, TriggerClaim, WakeClaim
 
 Call = tuple[str, Mapping[str, Any]]  # a workflow id and a transition's parameters
+Applied = tuple[Transition, Call]
 
 
 class WorkflowRoles(ABC):
@@ -28,6 +30,7 @@ class WorkflowRoles(ABC):
 
     _locks: Coalescer[Call, Workflow | None] | None = None
     _releases: Coalescer[Release, bool] | None = None
+    _triggers: Coalescer[Applied, bool] | None = None
 
     @abstractmethod
     async def get(self, workflow_id: str) -> Workflow | None: ...
@@ -38,10 +41,11 @@ class WorkflowRoles(ABC):
         """Run `transition` as one compare-and-set; whether its precondition held."""
 
     @abstractmethod
-    async def _apply_many(self, transition: Transition, calls: Sequence[Call]) -> list[bool]:
+    async def _apply_many(self, transition: Transition, calls: Sequence[Call], *,
+                          stamp: str = CLAIM_ID) -> list[bool]:
         """`apply` for each call, as one batch; whether each one's precondition held.
 
-        `transition` stamps `CLAIM_ID` with a parameter that is a fresh id in each call."""
+        `transition` sets the field `stamp` to a parameter that is a fresh id in each call."""
 
     @abstractmethod
     async def _apply_returning(self, transition: Transition, workflow_id: str,
@@ -76,14 +80,35 @@ class WorkflowRoles(ABC):
         return await self._count(lq.QUEUED_BEFORE, {"older_than": older_than}, limit)
 
     async def claim_for_trigger(self, claim: TriggerClaim) -> bool:
-        params = {
-            "now": claim.now, "execution_id": claim.execution_id, "input": claim.input,
-            "input_given": claim.input is not None,
-        }
-        if not claim.rate_limit:
-            return await self.apply(lc.CLAIM_TRIGGER, claim.workflow_id, params)
-        rated = {**params, "window_start": claim.window_start, "rate_limit": claim.rate_limit}
-        return await self.apply(lc.CLAIM_TRIGGER_RATED, claim.workflow_id, rated)
+        applied = _trigger_claim(claim)
+        if self._triggers is None:
+            transition, (workflow_id, params) = applied
+            return await self.apply(transition, workflow_id, params)
+        return await self._triggers.submit(applied)
+
+    async def _claim_triggers(self, claims: list[Applied]) -> list[bool | Exception]:
+        """`claim_for_trigger` for each, one batch per transition and precondition: calls
+        share their precondition's parameters (the rate window, whether input was given)."""
+        groups: dict[Hashable, list[int]] = {}
+        for i, (transition, (_, params)) in enumerate(claims):
+            names = sorted(param_names(transition.requires))
+            groups.setdefault((transition.name, *(params[n] for n in names)), []).append(i)
+        won: list[bool | Exception] = [False] * len(claims)
+
+        async def claim_group(rows: list[int]) -> None:
+            transition = claims[rows[0]][0]
+            group: Sequence[bool | Exception]
+            try:
+                group = await self._apply_many(
+                    transition, [claims[i][1] for i in rows], stamp=EXECUTION_ID
+                )
+            except Exception as exc:  # each claim of the group raises it
+                group = [exc] * len(rows)
+            for i, result in zip(rows, group, strict=True):
+                won[i] = result
+
+        await asyncio.gather(*(claim_group(rows) for rows in groups.values()))
+        return won
 
     async def undo_trigger_claim(self, claim: TriggerClaim) -> bool:
         params = {"execution_id": claim.execution_id}
@@ -172,7 +197,9 @@ class WorkflowRoles(ABC):
         return await self._apply_many(lc.RELEASE, [_release_call(r) for r in releases])
 
     def _coalesce_writes(self) -> None:
-        """Concurrent `lock`s and `release`s go as one batch each (`shared.adapters.coalesce`)."""
+        """Concurrent trigger claims, `lock`s and `release`s go as one batch each
+        (`shared.adapters.coalesce`)."""
+        self._triggers = Coalescer(self._claim_triggers, key=lambda applied: applied[1][0])
         self._locks = Coalescer(self._lock_many, key=lambda call: call[0])
         self._releases = Coalescer(self.release_many, key=lambda r: r.workflow_id)
 
@@ -198,6 +225,19 @@ class WorkflowRoles(ABC):
 
 def _claim_id() -> str:
     return uuid.uuid4().hex
+
+
+def _trigger_claim(claim: TriggerClaim) -> Applied:
+    # The claim writes the new execution's id, fresh, which no one acts on before the
+    # claim returns (its request is produced after): the stamp a batch reads winners by.
+    params = {
+        "now": claim.now, "execution_id": claim.execution_id, "input": claim.input,
+        "input_given": claim.input is not None,
+    }
+    if not claim.rate_limit:
+        return lc.CLAIM_TRIGGER, (claim.workflow_id, params)
+    rated = {**params, "window_start": claim.window_start, "rate_limit": claim.rate_limit}
+    return lc.CLAIM_TRIGGER_RATED, (claim.workflow_id, rated)
 
 
 def _due_call(claim: DueClaim) -> Call:

@@ -1,14 +1,20 @@
-"""Repository contract: concurrent inserts and releases (which the MongoDB adapters send as
+"""Repository contract: concurrent inserts, trigger claims, locks and releases (which the MongoDB adapters send as
 one command per batch, `shared.adapters.coalesce`) each get the answer they would alone."""
 
 from __future__ import annotations
 
 import asyncio
 
-from shared.domain.models import Execution, ExecutionStatus, TriggerStatus, WorkflowStatus
+from shared.domain.models import (
+    Execution,
+    ExecutionStatus,
+    RateWindow,
+    TriggerStatus,
+    WorkflowStatus,
+)
 from shared.ports import Release
 from tests.contract.conftest import Repos
-from tests.contract.helpers import at, periodic
+from tests.contract.helpers import at, claim, manual, periodic
 
 NOW = at(100)
 CALLS = 40
@@ -33,6 +39,49 @@ async def test_concurrent_inserts_each_store_once_and_a_stored_id_is_refused(
     assert sorted([stored[3], stored[CALLS + 1]]) == [False, True]
     for execution_id in ids:
         assert await repos.executions.get(execution_id) == _execution(execution_id)
+
+
+async def test_concurrent_trigger_claims_each_get_the_answer_they_would_alone(
+    repos: Repos,
+) -> None:
+    window, next_window = at(60), at(120)
+    for i in range(CALLS):
+        await repos.workflows.create(manual(f"m{i}"))
+    full = RateWindow(window_start=window, count=2)
+    await repos.workflows.create(manual("full", rate=full))
+    await repos.workflows.create(manual("old-window", rate=full))
+    await repos.workflows.create(manual("busy", trigger_status=TriggerStatus.BUSY))
+    await repos.workflows.create(periodic("p", at(10)))
+    claims = [claim(f"m{i}", f"e{i}", now=at(61), window_start=window, rate_limit=2)
+              for i in range(CALLS)]
+    claims += [
+        claim("m1", "e1-again", now=at(61), window_start=window, rate_limit=2),
+        claim("full", "e-full", now=at(61), window_start=window, rate_limit=2),
+        claim("old-window", "e-new", now=at(121), window_start=next_window, rate_limit=2),
+        claim("busy", "e-busy", now=at(61), window_start=window, rate_limit=2),
+        claim("p", "e-p", now=at(61), window_start=window, rate_limit=2),
+        claim("missing", "e-missing", now=at(61), window_start=window, rate_limit=2),
+    ]
+
+    won = await asyncio.gather(*(repos.workflows.claim_for_trigger(c) for c in claims))
+
+    # One of the two claims of m1 wins; a full window refuses, a new one opens.
+    assert won[:1] + won[2:CALLS] == [True] * (CALLS - 1)
+    assert sorted([won[1], won[CALLS]]) == [False, True]
+    assert won[CALLS + 1:] == [False, True, False, False, False]
+    for c, claimed in zip(claims, won, strict=True):
+        stored = await repos.workflows.get(c.workflow_id)
+        if claimed:
+            assert stored is not None and stored.status == WorkflowStatus.SCHEDULED
+            assert stored.trigger.execution_id == c.execution_id
+            assert stored.scheduled_at == c.now
+    stored_full = await repos.workflows.get("full")
+    assert stored_full is not None and stored_full.rate == full
+    assert stored_full.status == WorkflowStatus.ACTIVE
+    reopened = await repos.workflows.get("old-window")
+    assert reopened is not None and reopened.rate == RateWindow(window_start=next_window, count=1)
+    counted = await repos.workflows.get("m7")
+    assert counted is not None and counted.rate == RateWindow(window_start=window, count=1)
 
 
 async def _locked(repos: Repos, count: int) -> list[str]:

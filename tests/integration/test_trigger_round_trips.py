@@ -1,9 +1,10 @@
 """The README's count of the manual trigger's DB round trips is what it sends to MongoDB
 (issue 13 #18, issue 15): 1 in every case, the rate window included (one update whose
-pipeline opens a new window or counts in the current one)."""
+pipeline opens a new window or counts in the current one); concurrent triggers share one."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from pathlib import Path
@@ -73,3 +74,44 @@ async def test_the_readme_states_the_trigger_round_trips_the_code_makes(
     claim = re.search(r"the API's trigger makes (\d+) round trip", readme())
     assert claim, "README: 'the API's trigger makes N round trip(s)'"
     assert int(claim[1]) == new_window == same_window
+
+
+async def concurrent_triggers(db: Any, commands: Commands, *, count: int,
+                              coalesce_writes: bool) -> list[str]:
+    """The commands of `count` concurrent accepted triggers of as many workflows."""
+    clock = FakeClock()
+    workflows = MongoWorkflowRepository(db["workflows"], WORKFLOW_HANDLER,
+                                        coalesce_writes=coalesce_writes)
+    publisher = InMemoryPublisher()
+    service = WorkflowService(
+        workflows=workflows, executions=MongoExecutionRepository(db["executions"],
+                                                                 EXECUTION_HANDLER),
+        publisher=publisher, clock=clock, trigger_rate_limit=60,
+    )
+    ids = [f"wf-{uuid.uuid4().hex[:8]}" for _ in range(count)]
+    for workflow_id in ids:
+        await workflows.create(Workflow(
+            workflow_id=workflow_id, created_at=clock.now(),
+            trigger=Trigger(type=TriggerType.MANUAL), actions=[LogAction(action_id=1, message="m")],
+        ))
+    commands.names.clear()
+    executions = await asyncio.gather(*(service.trigger(workflow_id) for workflow_id in ids))
+    names = list(commands.names)
+    assert sorted(r.execution_id for r in publisher.published) == sorted(executions)
+    for workflow_id, execution_id in zip(ids, executions, strict=True):
+        stored = await workflows.get(workflow_id)
+        assert stored is not None and stored.trigger.execution_id == execution_id
+    return names
+
+
+async def test_concurrent_triggers_share_their_claim_command(
+    counted: tuple[Any, Commands],
+) -> None:
+    db, commands = counted
+    alone = await concurrent_triggers(db, commands, count=20, coalesce_writes=False)
+    assert alone == ["update"] * 20
+
+    shared = await concurrent_triggers(db, commands, count=20, coalesce_writes=True)
+
+    # Claims queued together go as one update_many (all won: nothing read back).
+    assert shared == ["update"] * len(shared) and len(shared) < 5, shared
