@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     )
     retry_backoff_scale: float = Field(default=1.0, ge=0)
     lock_lease_s: float = Field(default=60.0, gt=0)
-    runner_concurrency: int = Field(default=32, ge=1)
+    runner_concurrency: int = Field(default=64, ge=1)
     runner_record_after_ms: int = Field(
         default=250, ge=0, description="a new execution's insert waits this long for its "
         "attempt to end (one insert of the outcome then); 0: inserted before it starts"
