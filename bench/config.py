@@ -57,7 +57,7 @@ FULL = Sizes(
     serving_variants=("uvloop+httptools", "asyncio+h11", "uvloop+h11", "asyncio+httptools"),
     serving_rounds=3, health_s=3, runner_loop_n=1500, runner_loops=("asyncio", "uvloop"),
     runner_loop_rounds=2, http_clients_n=4000,
-    scaleout_runners=(1, 2, 3), scaleout_n=3000, scaleout_api_fill=True,
+    scaleout_runners=(1, 2, 3), scaleout_n=20_000, scaleout_api_fill=True,
     cost_levels=(1000, 10_000, 100_000), cost_executions_per_workflow=10, cost_samples=200,
     scale_sizes=(1000, 10_000, 50_000), scale_cap_s=120, precision_workflows=50,
     precision_interval_s=2, precision_s=60, fanout_n=1000, waits_n=10_000, waits_delay_s=20,

@@ -346,13 +346,15 @@ def _scaleout(r: dict[str, Any]) -> list[str]:
     if not s:
         return []
     rows = [[x["runners"], x["n"], x.get("runner_per_s"), x.get("steady_per_s"),
-             _cpu(x), _load(x.get("machine"))] for x in s["runners"]]
+             x.get("finished_before_all_up"), _cpu(x), _load(x.get("machine"))]
+            for x in s["runners"]]
     apis = s["apis"]
     two, fill = apis["two_api_e2e"], apis["two_api_fill"]
     return [
         f"## Scale-out ({s['partitions']} partitions)", "",
         *_table(["runner processes", "backlog", "drain executions/s", "steady /s (20th-90th "
-                 "percentile finish)", "CPU ms / execution", "load, busy"], rows),
+                 "percentile finish)", "finished before all were up", "CPU ms / execution (of "
+                 "the rest)", "load, busy"], rows),
         *_table(["API processes", "e2e executions/s (1 runner, wrk 32 connections)",
                  "triggers/s with no runner (fill)", "CPU ms / execution (e2e)", "load, busy"], [
             [1, apis.get("one_api_e2e_per_s"), apis.get("one_api_triggers_per_s"), "see "

@@ -224,12 +224,16 @@ async def drain_backlog(ctx: Context, system: System, n: int, runners: int = 1,
     processes = system.processes()
     sampler = RssSampler(system.runner.proc.pid).start()  # type: ignore[union-attr]
     measure = ctx.measure({k: v for k, v in processes.items() if k.startswith("runner")})
+    measured_from = time.time()
     await wait_done(ctx, system, 0.0, accepted)
     sampler.stop()
     execs = await executions_of(system.db, ids)
     result = rates(execs, accepted, time.time())
     ok = [e for e in execs if e["status"] == "ok"]
-    cpu = measure.done(len(ok))
+    # The CPU counted since every runner was up: divided by the executions finished since
+    # (a first runner up drains some while the others still join the group).
+    cpu = measure.done(sum(e["finished_at"].timestamp() >= measured_from for e in ok))
+    cpu["finished_before_all_up"] = sum(e["finished_at"].timestamp() < measured_from for e in ok)
     first = min(e["created_at"].timestamp() for e in ok)
     last = max(e["finished_at"].timestamp() for e in ok)
     rss = sampler.between(first + (last - first) / 2, last)
