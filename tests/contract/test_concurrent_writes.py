@@ -1,5 +1,6 @@
-"""Repository contract: concurrent inserts, trigger claims, locks and releases (which the MongoDB adapters send as
-one command per batch, `shared.adapters.coalesce`) each get the answer they would alone."""
+"""Repository contract: concurrent inserts, trigger claims, locks and releases (which the
+MongoDB adapters send as one command per batch, `shared.adapters.coalesce`) each get the
+answer they would alone."""
 
 from __future__ import annotations
 
