@@ -128,7 +128,9 @@ class WorkflowService:
             input=run_input,
         )
         if not await self._workflows.claim_for_trigger(claim):
-            await self._refuse(claim)
+            await self._refuse(claim)  # raises, unless the claim was seen to run after all
+            TRIGGERS.labels("accepted").inc()
+            return claim.execution_id
         try:
             await self._publisher.publish(
                 ExecutionRequest(workflow_id=workflow_id, execution_id=claim.execution_id)
@@ -151,9 +153,19 @@ class WorkflowService:
             raise InvalidInput(f"input: {exc}") from exc
 
     async def _refuse(self, claim: TriggerClaim) -> None:
-        """Explain why a claim failed, as the matching domain error."""
+        """Explain why a claim failed, as the matching domain error; return if it won.
+
+        A batch of claims reads its winners back by their new execution ids; a redelivered
+        request for the workflow may have run one and released it in between. Its id is
+        fresh, so a stored execution under it proves the claim won (it ran: nothing to send)."""
         workflow = await self.get(claim.workflow_id)
         outcome, error = _refusal(workflow, claim)
+        if outcome == _CHANGED:
+            if await self._executions.get(claim.execution_id) is not None:
+                log.warning("trigger claim ran before it was read back",
+                            workflow_id=claim.workflow_id, execution_id=claim.execution_id)
+                return
+            outcome = "busy"
         TRIGGERS.labels(outcome).inc()
         raise error
 
@@ -177,6 +189,9 @@ class WorkflowService:
         """The signal use case (`workflows_svc.signals`) over the same ports."""
         return SignalService(workflows=self._workflows, executions=self._executions,
                              publisher=self._publisher, clock=self._clock)
+
+
+_CHANGED = "changed"  # idle when read back: a run came and went (or this claim ran)
 
 
 def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
@@ -206,7 +221,7 @@ def _refusal(workflow: Workflow, claim: TriggerClaim) -> tuple[str, Exception]:
         return "rate_limited", _rate_limited(rate, claim)
     # The workflow changed between the claim and this read (its run may even have ended):
     # the claim lost to a run, so it is busy. Only a full window is a 429.
-    return "busy", Conflict("workflow is already running", status="busy")
+    return _CHANGED, Conflict("workflow is already running", status="busy")
 
 
 def _missing_input(workflow: Workflow) -> InvalidInput:

@@ -111,7 +111,9 @@ class MongoWorkflowRepository(WorkflowRoles):
         # so re-stamped (claimed again since) reads as lost: a spurious warning. Not the
         # execution id there: a retry and a wake keep theirs, so a loser would find it; nor
         # `scheduled_at`: two schedulers may claim with the same `now`. A trigger claim's
-        # new execution id: nothing acts on it before its request is produced, after this.
+        # new execution id: its own request is produced after this; only a redelivered older
+        # request can run and release it in between, which the service then finds by the
+        # stored execution (`WorkflowService._refuse`).
         if not calls:
             return []
         param = stamp_param(transition, stamp)

@@ -228,8 +228,8 @@ def _claim_id() -> str:
 
 
 def _trigger_claim(claim: TriggerClaim) -> Applied:
-    # The claim writes the new execution's id, fresh, which no one acts on before the
-    # claim returns (its request is produced after): the stamp a batch reads winners by.
+    # The claim writes the new execution's id, fresh: the stamp a batch reads winners by
+    # (its request is produced after the claim returns; see `_apply_many`).
     params = {
         "now": claim.now, "execution_id": claim.execution_id, "input": claim.input,
         "input_given": claim.input is not None,

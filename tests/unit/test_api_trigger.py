@@ -10,10 +10,11 @@ import pytest
 import pytest_asyncio
 
 from shared.adapters.memory import (
+    InMemoryExecutionRepository,
     InMemoryPublisher,
     InMemoryWorkflowRepository,
 )
-from shared.domain.models import TriggerStatus, WorkflowStatus
+from shared.domain.models import Execution, ExecutionStatus, TriggerStatus, WorkflowStatus
 from shared.ports import TriggerClaim
 from tests.fakes.clock import FakeClock
 from tests.unit.conftest import CreateWorkflow, FinishRun
@@ -190,6 +191,38 @@ async def test_busy_refusal_is_409_even_when_the_run_ends_before_it_is_explained
     assert refused.status_code == 409, refused.text
     assert refused.json()["status"] == "busy"
     assert "Retry-After" not in refused.headers
+
+
+async def test_a_claim_run_before_it_was_read_back_is_accepted_not_refused(
+    api: httpx.AsyncClient,
+    wf: str,
+    workflows: InMemoryWorkflowRepository,
+    executions: InMemoryExecutionRepository,
+    publisher: InMemoryPublisher,
+    clock: FakeClock,
+    finish_run: FinishRun,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch reads its winners by their new execution ids: a redelivered request that ran
+    and released the workflow in between hides a won claim, which the stored execution shows."""
+    claim = workflows.claim_for_trigger
+
+    async def won_then_run_by_a_redelivered_request(request: TriggerClaim) -> bool:
+        assert await claim(request)
+        await executions.insert(Execution(
+            id=request.execution_id, workflow_id=request.workflow_id, created_at=clock.now(),
+            retries=0, total_actions=1, status=ExecutionStatus.OK, finished_at=clock.now()))
+        await finish_run(request.workflow_id)  # released: the execution id is cleared
+        return False  # what the batch's read-back concluded
+
+    monkeypatch.setattr(workflows, "claim_for_trigger", won_then_run_by_a_redelivered_request)
+
+    answered = await trigger(api)
+
+    assert answered.status_code == 200, answered.text
+    execution_id = answered.headers["Location"].removeprefix("/executions/")
+    assert await executions.get(execution_id) is not None
+    assert publisher.published == []  # it ran: nothing left to send
 
 
 @pytest.mark.parametrize("settings", [{"trigger_rate_limit": 0}], indirect=True)
