@@ -27,13 +27,18 @@ class Coalescer(Generic[Item, Result]):
     def __init__(
         self, flush: Flush[Item, Result], *, max_batch: int = 256,
         key: Callable[[Item], Hashable] | None = None,
+        fails_queued: Callable[[Exception], bool] | None = None,
     ) -> None:
-        """`key`: items a batch may hold once each (a later one waits for the next batch)."""
+        """`key`: items a batch may hold once each (a later one waits for the next batch).
+        `fails_queued`: an error of a batch's item for which it holds is also raised, unsent,
+        to the items that queued while that batch was written (a caller that must answer
+        within a bound is not made to wait for a second outage timeout)."""
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._flush = flush
         self._max_batch = max_batch
         self._key = key
+        self._fails_queued = fails_queued
         self._queued: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writing: asyncio.Task[None] | None = None
 
@@ -82,9 +87,20 @@ class Coalescer(Generic[Item, Result]):
                 future.cancel()
             raise
         for (_, future), result in zip(batch, results, strict=True):
-            if future.done():  # its caller was cancelled
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            _settle(future, result)
+        failing = self._fails_queued
+        outage = next((r for r in results if isinstance(r, Exception) and failing
+                       and failing(r)), None)
+        if outage is not None:
+            queued, self._queued = self._queued, []
+            for _, future in queued:
+                _settle(future, outage)
+
+
+def _settle(future: asyncio.Future[Result], result: Result | Exception) -> None:
+    if future.done():  # its caller was cancelled
+        return
+    if isinstance(result, Exception):
+        future.set_exception(result)
+    else:
+        future.set_result(result)

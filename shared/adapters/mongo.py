@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import ASCENDING, ReadPreference, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError, ServerSelectionTimeoutError
 
 from shared.adapters.mappers import EntityHandler
 from shared.adapters.mongo_batch import batched_statement
@@ -151,6 +151,8 @@ class MongoWorkflowRepository(WorkflowRoles):
             matched: int | None = (
                 await self._col.update_many(*batched_statement(transition, calls))
             ).matched_count
+        except ServerSelectionTimeoutError:
+            raise  # no server to send it to: nothing applied, and a read-back would wait too
         except PyMongoError as exc:
             if not is_transient(exc):
                 raise

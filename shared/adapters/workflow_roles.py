@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.coalesce import Coalescer
+from shared.domain.errors import Unavailable
 from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.fields import CLAIM_ID, EXECUTION_ID, LOCK_TOKEN
@@ -199,7 +200,10 @@ class WorkflowRoles(ABC):
     def _coalesce_writes(self) -> None:
         """Concurrent trigger claims, `lock`s and `release`s go as one batch each
         (`shared.adapters.coalesce`)."""
-        self._triggers = Coalescer(self._claim_triggers, key=lambda applied: applied[1][0])
+        # A trigger answers within a bound: in an outage, those queued behind a failed batch
+        # are answered 503 at once rather than after their own timeout.
+        self._triggers = Coalescer(self._claim_triggers, key=lambda applied: applied[1][0],
+                                   fails_queued=lambda exc: isinstance(exc, Unavailable))
         self._locks = Coalescer(self._lock_many, key=lambda call: call[0])
         self._releases = Coalescer(self.release_many, key=lambda r: r.workflow_id)
 

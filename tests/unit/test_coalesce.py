@@ -123,3 +123,30 @@ async def test_a_flush_giving_too_few_results_fails_its_callers() -> None:
 def test_a_batch_holds_at_least_one_item() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         Coalescer(Store().flush, max_batch=0)
+
+
+@pytest.mark.parametrize("fails_queued", [True, False])
+async def test_an_outage_error_is_raised_unsent_to_the_items_queued_behind_it(
+    fails_queued: bool,
+) -> None:
+    store = Store()
+    store.gate = asyncio.Event()
+    coalescer = Coalescer(
+        store.flush,
+        fails_queued=(lambda exc: isinstance(exc, ConnectionError)) if fails_queued else None,
+    )
+    first = asyncio.ensure_future(coalescer.submit("down"))
+    await asyncio.wait_for(store.writing.wait(), 5)
+    queued = asyncio.ensure_future(coalescer.submit("later"))
+    await asyncio.sleep(0)  # let it queue behind the batch being written
+    store.gate.set()
+
+    with pytest.raises(ConnectionError):
+        await first
+    if fails_queued:
+        with pytest.raises(ConnectionError):
+            await queued
+        assert store.batches == [["down"]]  # never sent
+    else:
+        assert await queued == "LATER"
+        assert store.batches == [["down"], ["later"]]
