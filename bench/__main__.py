@@ -23,6 +23,7 @@ from bench import (
     commands,
     cost,
     drive,
+    first_runs,
     graphs,
     httpclients,
     latency,
@@ -47,7 +48,8 @@ RUNNERS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "ceilings": ceilings.run, "commands": commands.run, "throughput": throughput.run,
     "latency": latency.run, "overload": overload.run, "serving": serving.run,
     "httpclients": httpclients.run, "scaleout": scaleout.run, "cost": cost.run,
-    "precision": precision.run, "scale": scale.run, "fanout": graphs.run, "waits": waits.run,
+    "precision": precision.run, "first_runs": first_runs.run,
+    "scale": scale.run, "fanout": graphs.run, "waits": waits.run,
 }
 ALWAYS = ("ceilings", "commands")
 

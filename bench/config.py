@@ -43,6 +43,12 @@ class Sizes:
     precision_workflows: int
     precision_interval_s: int
     precision_s: float
+    first_runs_periodic: int     # new periodic workflows (2 s / 3 s), spread over the window
+    first_runs_once: int         # new once workflows (`after` 0.3-2.5 s), spread likewise
+    first_runs_cron: int         # new every-minute cron workflows, 0.3-3 s before a minute
+    first_runs_cron_slots: int   # minute boundaries in the window (crons created before each)
+    first_runs_polling_too: bool  # also a stack whose scheduler only polls, for comparison
+    first_runs_bursts: tuple[int, ...]  # N known workflows due at one instant (not the target)
     fanout_n: int                # executions of the 1 -> 8 http-request -> 1 graph
     waits_n: int                 # executions parked in `delay` at once
     waits_delay_s: int           # their shortest delay (longer when parking them all is slower)
@@ -60,8 +66,10 @@ FULL = Sizes(
     scaleout_runners=(1, 2, 3), scaleout_n=20_000, scaleout_api_fill=True,
     cost_levels=(1000, 10_000, 100_000), cost_executions_per_workflow=10, cost_samples=200,
     scale_sizes=(1000, 10_000, 50_000), scale_cap_s=120, precision_workflows=50,
-    precision_interval_s=2, precision_s=60, fanout_n=1000, waits_n=10_000, waits_delay_s=20,
-    waits_warmup_n=500,
+    precision_interval_s=2, precision_s=60, first_runs_periodic=40, first_runs_once=120,
+    first_runs_cron=40, first_runs_cron_slots=2, first_runs_polling_too=True,
+    first_runs_bursts=(10, 40, 100), fanout_n=1000,
+    waits_n=10_000, waits_delay_s=20, waits_warmup_n=500,
 )
 SMOKE = Sizes(
     db_ceiling_s=0.5, db_latency_s=0.3, adjacent_ceiling_s=0.3, kafka_messages=500,
@@ -74,13 +82,16 @@ SMOKE = Sizes(
     scaleout_n=30, scaleout_api_fill=False,
     cost_levels=(100, 300), cost_executions_per_workflow=3, cost_samples=10,
     scale_sizes=(100, 200), scale_cap_s=30, precision_workflows=10, precision_interval_s=2,
-    precision_s=4, fanout_n=20, waits_n=200, waits_delay_s=4, waits_warmup_n=20,
+    precision_s=4, first_runs_periodic=4, first_runs_once=6, first_runs_cron=4,
+    first_runs_cron_slots=1, first_runs_polling_too=False, first_runs_bursts=(5,),
+    fanout_n=20, waits_n=200,
+    waits_delay_s=4, waits_warmup_n=20,
 )
 
 TRIGGER_CONCURRENCY = 32     # connections of the "as fast as the API takes them" runs
 SCHEDULER_INTERVAL_S = Settings.model_fields["scheduler_interval"].default
 PARTS = ("ceilings", "commands", "throughput", "latency", "overload", "serving", "httpclients",
-         "scaleout", "cost", "precision", "scale", "fanout", "waits")
+         "scaleout", "cost", "precision", "first_runs", "scale", "fanout", "waits")
 
 QUEUE_WAIT = "API_MAX_QUEUE_WAIT_MS"
 # What tests/harness.py's Stack sets for fast tests, put back to the defaults a user runs.
@@ -158,6 +169,12 @@ TARGETS = (
     Target("overload.lost", "accepted triggers lost (no finished execution), all levels", 0),
     Target("precision.p99_ms", "periodic start lateness p99 (ms)", 50),
     Target("precision.worst_run_diff", "runs counted vs expected, worst workflow (|diff|)", 1),
+    Target("first_runs.first_p99_ms", "new periodic, cron and once workflows created over "
+           "the API just before their first slot: first-run lateness p99, worst kind (ms)", 50),
+    Target("first_runs.p99_ms", "same workflows, all their runs: lateness p99, worst kind "
+           "(ms)", 50),
+    Target("first_runs.worst_run_diff", "same workflows: runs counted vs expected, worst "
+           "workflow (|diff|)", 1),
     Target("scale.dispatch_s_10k", "10k due workflows dispatched after becoming due (s)", 2.0),
     Target("scale.rss_growth_mb", "scheduler peak RSS growth, smallest -> largest N (MB)", 10),
     Target("fanout.ratio_to_ceiling", "issue 11: fan-out graph (1 -> 8 `http-request` -> 1) "

@@ -9,6 +9,7 @@ from typing import Any
 
 from bench.commands import ALONE_N, alone
 from bench.config import TARGETS
+from bench.report_first_runs import first_runs_section
 from bench.report_graphs import fan_out_section, waits_section
 from bench.tables import cpu as _cpu
 from bench.tables import load as _load
@@ -84,8 +85,8 @@ def render(r: dict[str, Any]) -> list[str]:
         ]),
     ]
     for section in (_ceilings, _commands, _throughput, _serving, _latency, _overload,
-                    _httpclients, _scaleout, _cost, _scale, _precision, fan_out_section,
-                    waits_section):
+                    _httpclients, _scaleout, _cost, _scale, _precision, first_runs_section,
+                    fan_out_section, waits_section):
         try:
             lines += section(r)
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:

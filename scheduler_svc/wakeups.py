@@ -8,7 +8,8 @@ during a tick are kept and weigh on the sleep that follows it.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+import contextlib
+from datetime import datetime
 
 from shared.infra.logs import get_logger
 from shared.ports import Clock, NextRunWatch
@@ -57,20 +58,25 @@ class WakeUps:
         self._hint = None
 
     async def sleep(self, planned: datetime | None, *, max_s: float) -> None:
-        """Return at the earliest of `planned`, a nudged time and now + `max_s`, or on stop."""
-        deadline = self._clock.now() + timedelta(seconds=max_s)
+        """Return at the earliest of `planned`, a nudged time (both by the clock) and `max_s`
+        seconds from now (by the loop's timer, which polls), or on stop."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_s
         while not self._stopped:
-            now = self._clock.now()
             known = [t for t in (planned, self._hint) if t is not None]
-            delay_s = wake_delay_s(now, min(known, default=None),
-                                   (deadline - now).total_seconds())
+            delay_s = wake_delay_s(self._clock.now(), min(known, default=None),
+                                   deadline - loop.time())
             if delay_s <= 0:
                 return
             self._event.clear()
-            try:
+            # A timer that fired is checked against the clock again rather than trusted: the
+            # loop's timers can fire a little before the clock reaches their time (uvloop's
+            # are whole milliseconds), and a tick started before its slot finds nothing due
+            # and then waits out its own duration before the next one.
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay_s):
                     await self._event.wait()
-            except TimeoutError:
+            if loop.time() >= deadline:
                 return
 
 

@@ -18,7 +18,7 @@ from shared.domain.errors import Unavailable
 from shared.domain.lifecycle import queries as lq
 from shared.domain.lifecycle import transitions as lc
 from shared.domain.lifecycle.fields import CLAIM_ID, EXECUTION_ID, LOCK_TOKEN
-from shared.domain.lifecycle.language import Query, Transition, param_names
+from shared.domain.lifecycle.language import Query, Transition
 from shared.domain.models import Workflow
 from shared.ports import DueClaim, DueWorkflow, Release, TriggerClaim, WakeClaim
 
@@ -92,8 +92,8 @@ class WorkflowRoles(ABC):
         share their precondition's parameters (the rate window, whether input was given)."""
         groups: dict[Hashable, list[int]] = {}
         for i, (transition, (_, params)) in enumerate(claims):
-            names = sorted(param_names(transition.requires))
-            groups.setdefault((transition.name, *(params[n] for n in names)), []).append(i)
+            shared = (params[name] for name in transition.requires_params)
+            groups.setdefault((transition.name, *shared), []).append(i)
         won: list[bool | Exception] = [False] * len(claims)
 
         async def claim_group(rows: list[int]) -> None:

@@ -20,7 +20,7 @@ def test_benchmark_smoke_run_writes_a_complete_report(
     env = {"DATABASE_URL": mongo_url, "KAFKA_URL": kafka_url, "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=480,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
@@ -41,6 +41,10 @@ def test_benchmark_smoke_run_writes_a_complete_report(
     assert waits["finished"] == waits["accepted"] > 0
     assert waits["lateness_ms"]["n"] == waits["finished"]
     assert waits["rss_waiting_mb"] is not None
+    first_runs = results["first_runs"]
+    for kind in ("periodic", "cron", "once"):
+        assert first_runs[kind]["first_ms"]["n"] > 0, (kind, first_runs[kind])
+    assert "## First runs of new workflows" in report
     assert "## Fan-out graph" in report and "## Durable delays" in report
     assert (tmp_path / "waits.png").stat().st_size > 0
 

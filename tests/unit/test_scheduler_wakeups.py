@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -122,3 +122,26 @@ async def test_a_watch_that_does_not_stop_is_left_behind(
     await asyncio.wait_for(task, DEADLINE_S)
     assert not watch.stopping.is_set()
     watch.stopping.set()  # let the left-behind read end with the test
+
+
+class SlowClock:
+    """A clock that runs at half the speed of the loop's timers, so each timer fires before
+    the clock reaches the time it was set for (as a timer rounded to whole ms can)."""
+
+    def __init__(self) -> None:
+        self._start = datetime.now(UTC)
+        self._loop_start = asyncio.get_running_loop().time()
+
+    def now(self) -> datetime:
+        elapsed_s = asyncio.get_running_loop().time() - self._loop_start
+        return self._start + timedelta(seconds=elapsed_s / 2)
+
+
+async def test_the_sleep_never_ends_before_the_planned_time_by_the_clock() -> None:
+    clock = SlowClock()
+    wakeups = WakeUps(clock)
+    planned = clock.now() + timedelta(milliseconds=40)
+
+    await asyncio.wait_for(wakeups.sleep(planned, max_s=LONG_INTERVAL_S), DEADLINE_S)
+
+    assert clock.now() >= planned

@@ -89,11 +89,15 @@ class Transition:
     update: Update
     # Computed once: checked on every run, and a batch of claims runs it thousands of times.
     params: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Its precondition's parameters, sorted: calls that share their values share one batch.
+    requires_params: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """`params`: the names of the parameters it needs."""
+        """`params`: the names of the parameters it needs; `requires_params`: of `requires`."""
         names = frozenset(param_names((self.requires, self.update)))
         object.__setattr__(self, "params", names)
+        object.__setattr__(self, "requires_params",
+                           tuple(sorted(set(param_names(self.requires)))))
 
 
 @dataclass(frozen=True, slots=True)
